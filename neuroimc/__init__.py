@@ -1,0 +1,29 @@
+"""neuroimc: spiking neural networks on memristive in-memory-computing hardware.
+
+LIF populations exchange spikes through crossbars of memristive devices; a
+spike is a read pulse on a crossbar row whose column currents charge the
+target neurons.  The time-step loop runs compiled (numba) and event-driven.
+"""
+from . import units
+from .crossbar import Crossbar
+from .devices import DeviceModel, available_devices, load_device
+from .inputs import PoissonSource, SpikeSource
+from .monitors import SpikeMonitor, StateMonitor
+from .network import Network
+from .neurons import LIFPopulation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Crossbar",
+    "DeviceModel",
+    "LIFPopulation",
+    "Network",
+    "PoissonSource",
+    "SpikeMonitor",
+    "SpikeSource",
+    "StateMonitor",
+    "available_devices",
+    "load_device",
+    "units",
+]

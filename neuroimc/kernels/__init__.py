@@ -1,0 +1,1 @@
+"""Numba kernels.  Everything that runs per time step lives here."""

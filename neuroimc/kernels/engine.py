@@ -1,0 +1,115 @@
+"""The fused, event-driven time-step loop.
+
+One call of :func:`run_chunk` advances the whole network by many steps without
+returning to Python.  All populations share one set of neuron arrays and all
+crossbars one weight buffer (the network packs them); node ids number neurons
+first (``0..N-1``) and then source inputs.
+
+Each step follows Brian2's schedule, so that a network of ideal devices gives
+the same spikes as its Brian2 twin:
+
+1. ``start``      state monitors sample ``v`` / ``I_syn``;
+2. ``groups``     exact LIF update (``v`` held while refractory, ``I_syn`` decays);
+3. ``thresholds`` neurons with ``v > v_thresh`` that are not refractory spike,
+                  then Poisson and recorded sources emit;
+4. ``synapses``   every spiking node reads its row on each outgoing crossbar and
+                  the row's current jumps are added to the target columns —
+                  work proportional to spiking rows x columns, never rows x columns;
+5. ``resets``     ``v = v_reset`` for neurons that spiked;
+and spikes of monitored nodes are appended to the spike buffer.
+"""
+import numpy as np
+from numba import njit
+
+from .random import geometric_failures, uniform
+
+V_VAR = 0  # codes of recordable state variables
+I_VAR = 1
+
+
+@njit(cache=True)
+def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
+    """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
+
+    Returns early (fewer steps) only when the spike buffer could not hold one
+    more step of spikes; the caller drains it and calls again.
+    """
+    v, I, lastspike, v_rest, v_reset, v_thresh, a_vv, a_vi, a_ii, ref_steps = neurons
+    pg_node0, pg_n, pg_log1mp, pg_thin, pg_accept0, pg_accept, pg_skip, pg_rng = poisson
+    ev_step, ev_node, ev_ptr = recorded
+    node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads = synapses
+    spike_watch, spk_node, spk_step, spk_count, st_var, st_node, st_buf = record
+
+    n_neurons = v.size
+    n_nodes = node_group.size
+    spikes = np.empty(n_nodes, np.int64)
+    for s in range(n_steps):
+        if spk_count[0] + n_nodes > spk_node.size:
+            return s
+        t = step0 + s
+
+        # 1. start: state monitors
+        for r in range(st_node.size):
+            k = st_node[r]
+            st_buf[s, r] = v[k] if st_var[r] == V_VAR else I[k]
+
+        # 2.+3. groups and thresholds (independent per neuron, so fused)
+        ns = 0
+        for k in range(n_neurons):
+            i_k = I[k]
+            if t - lastspike[k] >= ref_steps[k]:
+                vk = v_rest[k] + (v[k] - v_rest[k]) * a_vv[k] + a_vi[k] * i_k
+                v[k] = vk
+                if vk > v_thresh[k]:
+                    spikes[ns] = k
+                    ns += 1
+                    lastspike[k] = t
+            I[k] = i_k * a_ii[k]
+
+        # 3. thresholds of Poisson sources: geometric skips over (step, input)
+        for g in range(pg_n.size):
+            n = pg_n[g]
+            rng = pg_rng[g]
+            pos = pg_skip[g]
+            if pos < 0:  # first use: gap to the first spike
+                pos = geometric_failures(rng, pg_log1mp[g])
+            while pos < n:
+                if not pg_thin[g] or uniform(rng) < pg_accept[pg_accept0[g] + pos]:
+                    spikes[ns] = pg_node0[g] + pos
+                    ns += 1
+                pos += 1 + geometric_failures(rng, pg_log1mp[g])
+            pg_skip[g] = pos - n
+
+        # 3. thresholds of recorded sources
+        p = ev_ptr[0]
+        while p < ev_step.size and ev_step[p] == t:
+            spikes[ns] = ev_node[p]
+            ns += 1
+            p += 1
+        ev_ptr[0] = p
+
+        # 4. synapses: one row read per spiking node and outgoing crossbar
+        for q in range(ns):
+            node = spikes[q]
+            g = node_group[node]
+            for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
+                x = grp_xb[e]
+                n_post = xb_npost[x]
+                row = xb_w0[x] + (node - xb_pre0[x]) * n_post
+                post0 = xb_post0[x]
+                for j in range(n_post):
+                    I[post0 + j] += w[row + j]
+                xb_reads[x] += 1
+
+        # 5. resets, then spike monitors
+        c = spk_count[0]
+        for q in range(ns):
+            node = spikes[q]
+            if node < n_neurons:
+                v[node] = v_reset[node]
+            if spike_watch[node]:
+                spk_node[c] = node
+                spk_step[c] = t
+                c += 1
+        spk_count[0] = c
+    return n_steps

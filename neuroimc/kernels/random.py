@@ -1,0 +1,78 @@
+"""Random numbers inside numba kernels: xoshiro256** streams.
+
+Each stochastic object (a Poisson source, later each crossbar) owns one
+stream: four ``uint64`` words, seeded from the network's
+``numpy.random.SeedSequence``.  Keeping the state in a plain array (instead of
+numba's global generator) makes a run reproducible bit for bit, independent of
+what else ran in the process, and lets the state be saved and restored.
+
+Reference: D. Blackman and S. Vigna, "Scrambled linear pseudorandom number
+generators", ACM TOMS 47 (2021); https://prng.di.unimi.it/xoshiro256starstar.c
+"""
+import numpy as np
+from numba import njit
+
+_5 = np.uint64(5)
+_7 = np.uint64(7)
+_9 = np.uint64(9)
+_11 = np.uint64(11)
+_17 = np.uint64(17)
+_45 = np.uint64(45)
+_64 = np.uint64(64)
+_2_POW_M53 = 1.0 / 9007199254740992.0
+
+
+def new_stream(seed_sequence):
+    """A fresh stream state (``uint64[4]``, never all zero) from a SeedSequence."""
+    state = seed_sequence.generate_state(4, dtype=np.uint64)
+    if not state.any():
+        state[0] = np.uint64(0x9E3779B97F4A7C15)
+    return state
+
+
+@njit(cache=True, inline="always")
+def _rotl(x, k):
+    return (x << k) | (x >> (_64 - k))
+
+
+@njit(cache=True)
+def next_u64(s):
+    """Advance stream ``s`` in place and return the next 64-bit output."""
+    result = _rotl(s[1] * _5, _7) * _9
+    t = s[1] << _17
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = _rotl(s[3], _45)
+    return result
+
+
+@njit(cache=True)
+def uniform(s):
+    """A double uniform on [0, 1) with 53 random bits."""
+    return float(next_u64(s) >> _11) * _2_POW_M53
+
+
+@njit(cache=True)
+def normal(s):
+    """A standard normal deviate (Box-Muller, one of the pair)."""
+    u1 = 1.0 - uniform(s)  # (0, 1]: log is finite
+    u2 = uniform(s)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@njit(cache=True)
+def geometric_failures(s, log1m_p):
+    """Bernoulli failures before the next success, for success probability p.
+
+    ``log1m_p`` is ``log(1 - p)`` (``-inf`` for p = 1).  Inverse-CDF sampling:
+    ``floor(log U / log(1 - p))`` with U uniform on (0, 1].  Capped at 2**62 so
+    that callers can add to it without overflow.
+    """
+    u = 1.0 - uniform(s)
+    k = np.floor(np.log(u) / log1m_p)
+    if not k <= 4.611686018427388e18:  # also catches NaN from p = 0 and u = 1
+        return np.int64(4611686018427387904)
+    return np.int64(k)

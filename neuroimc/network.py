@@ -1,0 +1,347 @@
+"""The network: populations, sources and the crossbars that connect them.
+
+A :class:`Network` collects objects, then :meth:`Network.run` packs them into
+contiguous arrays (each object's state becomes a view into them, so it stays
+inspectable and assignable) and advances time in chunks of many steps inside
+the compiled loop of :mod:`neuroimc.kernels.engine`.
+"""
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import _checks
+from .crossbar import Crossbar
+from .inputs import PoissonSource, SpikeSource
+from .kernels import engine
+from .kernels.random import new_stream
+from .monitors import SpikeMonitor, StateMonitor
+from .neurons import LIFPopulation
+from .units import ms
+
+_GROUP_TYPES = (LIFPopulation, PoissonSource, SpikeSource)
+_STATE_VARIABLES = {"v": engine.V_VAR, "I_syn": engine.I_VAR}
+
+
+class Network:
+    """A spiking network simulated on memristive crossbars.
+
+    Parameters
+    ----------
+    dt : float
+        Time step, seconds (default 0.1 ms).
+    seed : int, optional
+        Seed of every random draw of the run (Poisson inputs, and device
+        sampling and noise once devices are non-ideal).  The same seed gives
+        the same run bit for bit.  ``None`` draws a fresh seed, kept in
+        :attr:`seed` so the run can be repeated.
+
+    Example
+    -------
+    >>> net = Network(dt=0.1 * ms, seed=1)
+    >>> src = net.add(PoissonSource(100, rate=20.0))
+    """
+
+    #: steps per compiled chunk: Python (progress bar, monitor hand-off) runs once per chunk
+    chunk_steps = 2000
+
+    def __init__(self, dt=0.1 * ms, seed=None):
+        self.dt = _checks.positive("dt", dt)
+        if seed is not None:
+            seed = _checks.integer("seed", seed, low=0)
+        self._seeds = np.random.SeedSequence(seed)
+        self.seed = self._seeds.entropy
+        self.populations = []
+        self.sources = []
+        self.crossbars = []
+        self._spike_monitors = []
+        self._state_monitors = []
+        self._n_added = 0
+        self._step = 0
+        self._packed = None
+
+    # ------------------------------------------------------------------ building
+    def add(self, obj):
+        """Add a population or source; returns it (``pop = net.add(LIFPopulation(...))``)."""
+        if not isinstance(obj, _GROUP_TYPES):
+            raise TypeError(
+                "net.add takes an LIFPopulation, PoissonSource or SpikeSource, got "
+                f"{type(obj).__name__} (crossbars are added with net.connect)"
+            )
+        owner = getattr(obj, "_network", None)
+        if owner is self:
+            raise ValueError(f"{obj!r} was already added to this network")
+        if owner is not None:
+            raise ValueError(f"{obj!r} already belongs to another network")
+        obj._network = self
+        if isinstance(obj, LIFPopulation):
+            self.populations.append(obj)
+        else:
+            self.sources.append(obj)
+        if isinstance(obj, PoissonSource):
+            # its own stream, keyed by order of addition: reproducible from the seed
+            obj._rng = new_stream(np.random.SeedSequence(self.seed, spawn_key=(self._n_added,)))
+            obj._skip = np.full(1, -1, dtype=np.int64)
+        self._n_added += 1
+        self._packed = None
+        return obj
+
+    def connect(self, pre, post, crossbar):
+        """Connect ``pre`` (population or source) to ``post`` through ``crossbar``.
+
+        Row ``i`` of the crossbar is ``pre``'s neuron ``i``, column ``j`` is
+        ``post``'s neuron ``j``.  Any topology is allowed: several crossbars
+        between the same groups, recurrent loops, a population onto itself.
+        Returns the crossbar.
+        """
+        self._check_member("pre", pre)
+        self._check_member("post", post)
+        if not isinstance(post, LIFPopulation):
+            raise TypeError(f"post must be an LIFPopulation (sources have no inputs), got {type(post).__name__}")
+        if not isinstance(crossbar, Crossbar):
+            raise TypeError(f"crossbar must be a Crossbar, got {type(crossbar).__name__}")
+        if crossbar.pre is not None:
+            raise ValueError(f"{crossbar!r} is already connected ({crossbar.pre.name} -> {crossbar.post.name})")
+        if crossbar.shape != (pre.n, post.n):
+            raise ValueError(
+                f"crossbar has shape {crossbar.shape} but pre has {pre.n} neurons and post {post.n}; "
+                f"the crossbar must be (pre.n, post.n) = ({pre.n}, {post.n})"
+            )
+        crossbar.pre, crossbar.post = pre, post
+        self.crossbars.append(crossbar)
+        self._packed = None
+        return crossbar
+
+    def monitor_spikes(self, group):
+        """Record the spikes of a population or source; returns a :class:`SpikeMonitor`."""
+        self._check_member("group", group)
+        mon = SpikeMonitor(group, self.dt)
+        self._spike_monitors.append(mon)
+        self._packed = None
+        return mon
+
+    def monitor_state(self, population, variable, record=True):
+        """Record ``variable`` (``"v"`` or ``"I_syn"``) of some neurons every step.
+
+        ``record`` is ``True`` (all neurons) or a sequence of neuron indices.
+        Returns a :class:`StateMonitor`.
+        """
+        self._check_member("population", population)
+        if not isinstance(population, LIFPopulation):
+            raise TypeError(f"population must be an LIFPopulation, got {type(population).__name__}")
+        _checks.choice("variable", variable, _STATE_VARIABLES)
+        if record is True:
+            idx = np.arange(population.n)
+        else:
+            idx = np.asarray(record)
+            if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+                raise TypeError(f"record must be True or a 1-d sequence of neuron indices, got {record!r}")
+            if idx.size and (idx.min() < 0 or idx.max() >= population.n):
+                raise ValueError(f"record indices must lie in [0, {population.n}), got {record!r}")
+        mon = StateMonitor(population, variable, idx.astype(np.int64), self.dt)
+        self._state_monitors.append(mon)
+        self._packed = None
+        return mon
+
+    def _check_member(self, name, group):
+        if not isinstance(group, _GROUP_TYPES):
+            raise TypeError(f"{name} must be an LIFPopulation, PoissonSource or SpikeSource, got {type(group).__name__}")
+        if getattr(group, "_network", None) is not self:
+            raise ValueError(f"{name} {group!r} is not part of this network; call net.add({name}) first")
+
+    # ------------------------------------------------------------------ running
+    @property
+    def t(self):
+        """Current simulation time, seconds."""
+        return self._step * self.dt
+
+    def run(self, duration, progress=True):
+        """Advance the network by ``duration`` seconds (a whole number of steps)."""
+        duration = _checks.non_negative("duration", duration)
+        n_steps = int(round(duration / self.dt))
+        if abs(n_steps * self.dt - duration) > 1e-6 * self.dt:
+            raise ValueError(f"duration must be a whole number of time steps dt = {self.dt} s, got {duration} s")
+        if self._packed is None:
+            self._packed = self._pack()
+        pk = self._packed
+        ev_step = pk["recorded"][0]
+        pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
+        n_rec = pk["st_node"].size
+        done = 0
+        with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar:
+            while done < n_steps:
+                chunk = min(self.chunk_steps, n_steps - done)
+                st_buf = np.empty((chunk, n_rec))
+                record = pk["record_head"] + (pk["st_var"], pk["st_node"], st_buf)
+                pk["spk_count"][0] = 0
+                ran = engine.run_chunk(
+                    self._step, chunk, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"], record
+                )
+                self._hand_over(st_buf[:ran], ran)
+                if ran < chunk:  # spike buffer was full: make room and go on
+                    self._grow_spike_buffer()
+                self._step += ran
+                done += ran
+                bar.update(ran)
+        return self
+
+    # ------------------------------------------------------------------ packing
+    def _pack(self):
+        """Pack every object into the contiguous arrays the kernel takes."""
+        dt = self.dt
+        pops = self.populations
+        n_neurons = sum(p.n for p in pops)
+        n_nodes = n_neurons + sum(s.n for s in self.sources)
+        node0 = {}
+        off = 0
+        for g in pops + self.sources:
+            node0[id(g)] = off
+            off += g.n
+
+        neurons = self._pack_neurons(pops, n_neurons, dt)
+        poisson = self._pack_poisson(node0, dt)
+
+        recs = [s for s in self.sources if isinstance(s, SpikeSource)]
+        steps = np.concatenate([s.steps(dt) for s in recs] + [np.zeros(0, np.int64)])
+        nodes = np.concatenate([s.indices + node0[id(s)] for s in recs] + [np.zeros(0, np.int64)])
+        order = np.argsort(steps, kind="stable")
+        recorded = (steps[order], nodes[order], np.zeros(1, np.int64))
+
+        synapses = self._pack_synapses(node0, n_nodes)
+
+        watch = np.zeros(n_nodes, dtype=np.bool_)
+        for m in self._spike_monitors:
+            watch[node0[id(m.group)] : node0[id(m.group)] + m.n] = True
+        st_var = np.array([_STATE_VARIABLES[m.variable] for m in self._state_monitors for _ in m.record], np.int64)
+        st_node = np.concatenate(
+            [m.record + node0[id(m.group)] for m in self._state_monitors] + [np.zeros(0, np.int64)]
+        )
+        capacity = max(4 * n_nodes, 1 << 16)
+        spk_count = np.zeros(1, np.int64)
+        return {
+            "node0": node0,
+            "neurons": neurons,
+            "poisson": poisson,
+            "recorded": recorded,
+            "synapses": synapses,
+            "record_head": (watch, np.empty(capacity, np.int64), np.empty(capacity, np.int64), spk_count),
+            "spk_count": spk_count,
+            "st_var": st_var,
+            "st_node": st_node,
+        }
+
+    @staticmethod
+    def _pack_neurons(pops, n_neurons, dt):
+        def cat(arrays, dtype=np.float64):
+            return np.concatenate(list(arrays) + [np.zeros(0, dtype)]).astype(dtype)
+
+        v = cat(p._v for p in pops)
+        I = cat(p._I_syn for p in pops)
+        last = cat((p._lastspike for p in pops), np.int64)
+        props = [p.propagators(dt) for p in pops]
+        off = 0
+        for p in pops:  # state becomes views: the kernel updates what users see
+            p._v, p._I_syn, p._lastspike = v[off : off + p.n], I[off : off + p.n], last[off : off + p.n]
+            off += p.n
+        return (
+            v,
+            I,
+            last,
+            cat(p.v_rest for p in pops),
+            cat(p.v_reset for p in pops),
+            cat(p.v_thresh for p in pops),
+            cat(a[0] for a in props),
+            cat(a[1] for a in props),
+            cat(a[2] for a in props),
+            cat((a[3] for a in props), np.int64),
+        )
+
+    def _pack_poisson(self, node0, dt):
+        srcs = [s for s in self.sources if isinstance(s, PoissonSource)]
+        p_max, accept = [], []
+        for s in srcs:
+            p = s.rate * dt
+            if p.max() > 1.0:
+                raise ValueError(
+                    f"rate of {s.name} must satisfy rate * dt <= 1 (at most one spike per step); "
+                    f"got rate {s.rate.max()} Hz with dt = {dt} s"
+                )
+            pm = float(p.max())
+            p_max.append(pm)
+            accept.append(p / pm if pm > 0 else np.zeros_like(p))
+        rng = np.array([s._rng for s in srcs], dtype=np.uint64).reshape(len(srcs), 4)
+        skip = np.array([s._skip[0] for s in srcs], dtype=np.int64)
+        for g, s in enumerate(srcs):  # streams continue where they were, as views
+            s._rng, s._skip = rng[g], skip[g : g + 1]
+        sizes = np.array([s.n for s in srcs], np.int64)
+        return (
+            np.array([node0[id(s)] for s in srcs], np.int64),
+            sizes,
+            np.log1p(-np.array(p_max, np.float64)),
+            np.array([bool((a < 1.0).any()) for a in accept], np.bool_),
+            np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if srcs else np.zeros(0, np.int64),
+            np.concatenate(accept + [np.zeros(0)]),
+            skip,
+            rng,
+        )
+
+    def _pack_synapses(self, node0, n_nodes):
+        groups = self.populations + self.sources
+        gid = {id(g): k for k, g in enumerate(groups)}
+        node_group = np.zeros(n_nodes, np.int64)
+        for g in groups:
+            node_group[node0[id(g)] : node0[id(g)] + g.n] = gid[id(g)]
+        outgoing = [[] for _ in groups]
+        for x, xb in enumerate(self.crossbars):
+            outgoing[gid[id(xb.pre)]].append(x)
+        grp_xb_ptr = np.concatenate([[0], np.cumsum([len(o) for o in outgoing])]).astype(np.int64)
+        grp_xb = np.array([x for o in outgoing for x in o], np.int64)
+        sizes = [xb._w_eff.size for xb in self.crossbars]
+        w0 = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        w = np.concatenate([xb._w_eff.ravel() for xb in self.crossbars] + [np.zeros(0)])
+        reads = np.array([xb._reads[0] for xb in self.crossbars], np.int64)
+        for x, xb in enumerate(self.crossbars):
+            xb._w_eff = w[w0[x] : w0[x + 1]].reshape(xb.shape)
+            xb._reads = reads[x : x + 1]
+        return (
+            node_group,
+            grp_xb_ptr,
+            grp_xb,
+            np.array([node0[id(xb.pre)] for xb in self.crossbars], np.int64),
+            np.array([node0[id(xb.post)] for xb in self.crossbars], np.int64),
+            np.array([xb.shape[1] for xb in self.crossbars], np.int64),
+            w0[:-1].copy(),
+            w,
+            reads,
+        )
+
+    def _hand_over(self, st_buf, ran):
+        """Give each monitor its part of what the kernel recorded in the last chunk."""
+        pk = self._packed
+        steps = np.arange(self._step, self._step + ran, dtype=np.int64)
+        col = 0
+        for m in self._state_monitors:
+            m._append(st_buf[:, col : col + m.record.size].copy(), steps)
+            col += m.record.size
+        c = int(pk["spk_count"][0])
+        nodes, when = pk["record_head"][1][:c], pk["record_head"][2][:c]
+        for m in self._spike_monitors:
+            lo = pk["node0"][id(m.group)]
+            mine = (nodes >= lo) & (nodes < lo + m.n)
+            m._append(nodes[mine] - lo, when[mine].copy())
+
+    def _grow_spike_buffer(self):
+        pk = self._packed
+        watch, nodes, _, count = pk["record_head"]
+        cap = 2 * nodes.size
+        pk["record_head"] = (watch, np.empty(cap, np.int64), np.empty(cap, np.int64), count)
+
+    # ------------------------------------------------------------------ reporting
+    @property
+    def synaptic_events(self):
+        """Synaptic events so far: row reads times row length, summed over crossbars."""
+        return int(sum(xb.row_reads * xb.shape[1] for xb in self.crossbars))
+
+    def __repr__(self):
+        return (
+            f"Network(dt={self.dt / ms:g} ms, t={self.t:g} s, {len(self.populations)} populations, "
+            f"{len(self.sources)} sources, {len(self.crossbars)} crossbars)"
+        )

@@ -1,0 +1,113 @@
+"""Leaky integrate-and-fire neurons with an exponential synaptic current.
+
+In Brian2 notation the model of :class:`LIFPopulation` is::
+
+    dv/dt     = (v_rest - v + r_m * I_syn) / tau_m  : volt (unless refractory)
+    dI_syn/dt = -I_syn / tau_syn                    : amp
+    threshold: v > v_thresh        reset: v = v_reset        refractory: t_ref
+
+The membrane (time constant ``tau_m = r_m * C_m``) leaks towards ``v_rest``
+and is charged by the synaptic current, which every presynaptic spike bumps by
+the crossbar's current jump and which then decays with ``tau_syn``.  The
+system is linear, so one time step ``dt`` is integrated exactly (Brian2's
+``method='exact'``)::
+
+    v'   = v_rest + (v - v_rest) * exp(-dt/tau_m) + a_vI * I_syn
+    I'   = I_syn * exp(-dt/tau_syn)
+    a_vI = r_m * tau_syn / (tau_syn - tau_m) * (exp(-dt/tau_syn) - exp(-dt/tau_m))
+
+``a_vI`` is evaluated in a form (with ``expm1``) that stays accurate when
+``tau_syn`` approaches ``tau_m`` and takes its limit
+``r_m * dt/tau_m * exp(-dt/tau_m)`` at equality.  During the refractory period
+``v`` is held and ``I_syn`` keeps decaying, as in Brian2.
+"""
+import numpy as np
+
+from . import _checks
+
+# lastspike of a neuron that never spiked: far enough in the past to never be
+# refractory, small enough that step differences cannot overflow int64
+NEVER = -(2**40)
+
+
+def brian2_timestep(t, dt):
+    """Brian2's ``timestep(t, dt)``: the step index of time ``t`` (shifted by 1e-3 dt)."""
+    return np.asarray((np.asarray(t, dtype=np.float64) + 1e-3 * dt) / dt).astype(np.int64)
+
+
+class LIFPopulation:
+    """A population of ``n`` current-based LIF neurons.
+
+    Parameters (SI units; each may be a scalar or one value per neuron)
+    ----------
+    n : int
+        Number of neurons.
+    tau_m : float
+        Membrane time constant, seconds (``r_m * C_m``).
+    v_rest, v_reset, v_thresh : float
+        Resting, reset and threshold potentials, volts.
+    t_ref : float
+        Absolute refractory period, seconds (``v`` is clamped, ``I_syn`` decays).
+    tau_syn : float
+        Decay time constant of the synaptic current, seconds.
+    r_m : float
+        Membrane resistance, ohms: a current ``I`` holds ``v`` at ``v_rest + r_m*I``.
+    v_init : float, optional
+        Initial membrane potential, volts (default ``v_rest``).
+    name : str, optional
+        Label used in monitors and plots.
+    """
+
+    def __init__(self, n, tau_m, v_rest, v_reset, v_thresh, t_ref, tau_syn, r_m, v_init=None, name=None):
+        self.n = _checks.integer("n", n, low=1)
+        self.tau_m = _checks.per_neuron("tau_m", tau_m, self.n, low=0.0, low_open=True)
+        self.v_rest = _checks.per_neuron("v_rest", v_rest, self.n)
+        self.v_reset = _checks.per_neuron("v_reset", v_reset, self.n)
+        self.v_thresh = _checks.per_neuron("v_thresh", v_thresh, self.n)
+        self.t_ref = _checks.per_neuron("t_ref", t_ref, self.n, low=0.0)
+        self.tau_syn = _checks.per_neuron("tau_syn", tau_syn, self.n, low=0.0, low_open=True)
+        self.r_m = _checks.per_neuron("r_m", r_m, self.n, low=0.0, low_open=True)
+        v0 = self.v_rest if v_init is None else _checks.per_neuron("v_init", v_init, self.n)
+        self.name = name or f"lif{self.n}"
+        # state; the network rebinds these to views of its contiguous arrays
+        self._v = np.array(v0, dtype=np.float64)
+        self._I_syn = np.zeros(self.n)
+        self._lastspike = np.full(self.n, NEVER, dtype=np.int64)
+
+    @property
+    def v(self):
+        """Membrane potentials, volts (assign to set them)."""
+        return self._v
+
+    @v.setter
+    def v(self, value):
+        self._v[...] = _checks.per_neuron("v", value, self.n)
+
+    @property
+    def I_syn(self):
+        """Synaptic currents, amperes (assign to set them)."""
+        return self._I_syn
+
+    @I_syn.setter
+    def I_syn(self, value):
+        self._I_syn[...] = _checks.per_neuron("I_syn", value, self.n)
+
+    def propagators(self, dt):
+        """Exact one-step propagator of the linear system for time step ``dt``.
+
+        Returns ``(a_vv, a_vI, a_II, ref_steps)``: per-neuron arrays such that
+        ``v' = v_rest + (v - v_rest)*a_vv + a_vI*I`` and ``I' = a_II*I``, and
+        the refractory period in whole steps (Brian2's ``timestep(t_ref, dt)``).
+        """
+        tm, ts = self.tau_m, self.tau_syn
+        a_vv = np.exp(-dt / tm)
+        a_ii = np.exp(-dt / ts)
+        x = dt * (ts - tm) / (tm * ts)
+        safe_x = np.where(x == 0.0, 1.0, x)
+        # tau_s/(tau_s - tau_m) * (e^{-dt/ts} - e^{-dt/tm}) = e^{-dt/tm} * (dt/tm) * expm1(x)/x
+        ratio = np.where(x == 0.0, 1.0, np.expm1(safe_x) / safe_x)
+        a_vi = self.r_m * (dt / tm) * a_vv * ratio
+        return a_vv, a_vi, a_ii, brian2_timestep(self.t_ref, dt)
+
+    def __repr__(self):
+        return f"LIFPopulation({self.n}, name={self.name!r})"
