@@ -12,6 +12,7 @@ what the simulator honours.
 import dataclasses
 import importlib.resources
 import os
+import pathlib
 import tomllib
 from dataclasses import dataclass
 
@@ -78,8 +79,15 @@ _REQUIRED = {"name", "technology", "g_min", "g_max", "v_read"}
 
 
 def cards_directory():
-    """The folder that holds the shipped device cards."""
-    return importlib.resources.files("neuroimc.models") / "devices"
+    """The folder that holds the shipped device cards.
+
+    Installed, the cards are the package data of ``neuroimc.models``; in a
+    source checkout imported from its root they are ``models/devices``.
+    """
+    try:
+        return importlib.resources.files("neuroimc.models") / "devices"
+    except ModuleNotFoundError:
+        return pathlib.Path(__file__).resolve().parent.parent / "models" / "devices"
 
 
 def available_devices():

@@ -272,10 +272,12 @@ class Network:
         for g, s in enumerate(srcs):  # streams continue where they were, as views
             s._rng, s._skip = rng[g], skip[g : g + 1]
         sizes = np.array([s.n for s in srcs], np.int64)
+        with np.errstate(divide="ignore"):  # p = 1 gives log(0) = -inf, handled by the kernel
+            log1m_p = np.log1p(-np.array(p_max, np.float64))
         return (
             np.array([node0[id(s)] for s in srcs], np.int64),
             sizes,
-            np.log1p(-np.array(p_max, np.float64)),
+            log1m_p,
             np.array([bool((a < 1.0).any()) for a in accept], np.bool_),
             np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if srcs else np.zeros(0, np.int64),
             np.concatenate(accept + [np.zeros(0)]),

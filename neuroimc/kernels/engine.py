@@ -27,7 +27,7 @@ V_VAR = 0  # codes of recordable state variables
 I_VAR = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
 

@@ -30,12 +30,12 @@ def new_stream(seed_sequence):
     return state
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _rotl(x, k):
     return (x << k) | (x >> (_64 - k))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def next_u64(s):
     """Advance stream ``s`` in place and return the next 64-bit output."""
     result = _rotl(s[1] * _5, _7) * _9
@@ -49,13 +49,13 @@ def next_u64(s):
     return result
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def uniform(s):
     """A double uniform on [0, 1) with 53 random bits."""
     return float(next_u64(s) >> _11) * _2_POW_M53
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normal(s):
     """A standard normal deviate (Box-Muller, one of the pair)."""
     u1 = 1.0 - uniform(s)  # (0, 1]: log is finite
@@ -63,7 +63,7 @@ def normal(s):
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def geometric_failures(s, log1m_p):
     """Bernoulli failures before the next success, for success probability p.
 
@@ -71,8 +71,10 @@ def geometric_failures(s, log1m_p):
     ``floor(log U / log(1 - p))`` with U uniform on (0, 1].  Capped at 2**62 so
     that callers can add to it without overflow.
     """
+    if log1m_p == 0.0:  # p = 0: never
+        return np.int64(4611686018427387904)
     u = 1.0 - uniform(s)
-    k = np.floor(np.log(u) / log1m_p)
-    if not k <= 4.611686018427388e18:  # also catches NaN from p = 0 and u = 1
+    k = np.floor(np.log(u) / log1m_p)  # p = 1: log1m_p = -inf gives 0
+    if not k <= 4.611686018427388e18:
         return np.int64(4611686018427387904)
     return np.int64(k)

@@ -1,0 +1,24 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+import json
+import os
+import tempfile
+
+
+def write_atomic(path, data, mode="w"):
+    """Write ``data`` to a temporary file in the same folder, fsync it, then rename over ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, mode) as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_json(path, obj):
+    write_atomic(path, json.dumps(obj, indent=2) + "\n")
