@@ -4,9 +4,10 @@ LIF populations exchange spikes through crossbars of memristive devices; a
 spike is a read pulse on a crossbar row whose column currents charge the
 target neurons.  The time-step loop runs compiled (numba) and event-driven.
 """
-from . import plot, units
+from . import energy, plot, units
 from .crossbar import Crossbar
 from .devices import DeviceModel, available_devices, load_device
+from .periphery import ADC
 from .inputs import PoissonSource, SpikeSource
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
@@ -15,6 +16,7 @@ from .neurons import LIFPopulation
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADC",
     "Crossbar",
     "DeviceModel",
     "LIFPopulation",

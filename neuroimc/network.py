@@ -10,8 +10,10 @@ from tqdm.auto import tqdm
 
 from . import _checks
 from .crossbar import Crossbar
+from .energy import EnergyMonitor
 from .inputs import PoissonSource, SpikeSource
 from .kernels import engine
+from .kernels.device import normal_table
 from .kernels.random import new_stream
 from .monitors import SpikeMonitor, StateMonitor
 from .neurons import LIFPopulation
@@ -19,6 +21,16 @@ from .units import ms
 
 _GROUP_TYPES = (LIFPopulation, PoissonSource, SpikeSource)
 _STATE_VARIABLES = {"v": engine.V_VAR, "I_syn": engine.I_VAR}
+_CROSSBAR_KEY = 1 << 20  # spawn keys of crossbars, apart from those of sources
+
+
+_NORMALS = []
+
+
+def _normal_table():
+    if not _NORMALS:
+        _NORMALS.append(normal_table())
+    return _NORMALS[0]
 
 
 class Network:
@@ -72,6 +84,7 @@ class Network:
         if owner is not None:
             raise ValueError(f"{obj!r} already belongs to another network")
         obj._network = self
+        obj._spikes = np.zeros(1, np.int64)  # spike counter (energy accounting)
         if isinstance(obj, LIFPopulation):
             self.populations.append(obj)
         else:
@@ -105,6 +118,9 @@ class Network:
                 f"crossbar has shape {crossbar.shape} but pre has {pre.n} neurons and post {post.n}; "
                 f"the crossbar must be (pre.n, post.n) = ({pre.n}, {post.n})"
             )
+        if not crossbar.fabricated:  # a new chip instance, sampled from the network's seed
+            crossbar._fabricate(np.random.SeedSequence(self.seed, spawn_key=(_CROSSBAR_KEY + len(self.crossbars),)))
+        crossbar._age = crossbar._t_device - self.t  # its device clock runs on from here
         crossbar.pre, crossbar.post = pre, post
         self.crossbars.append(crossbar)
         self._packed = None
@@ -141,6 +157,13 @@ class Network:
         self._packed = None
         return mon
 
+    def monitor_energy(self, circuit="digital_lif"):
+        """Account energy and latency from now on; returns an :class:`~neuroimc.energy.EnergyMonitor`.
+
+        ``circuit`` names the neuron/periphery card in ``models/circuits/``.
+        """
+        return EnergyMonitor(self, circuit)
+
     def _check_member(self, name, group):
         if not isinstance(group, _GROUP_TYPES):
             raise TypeError(f"{name} must be an LIFPopulation, PoissonSource or SpikeSource, got {type(group).__name__}")
@@ -168,7 +191,7 @@ class Network:
         done = 0
         with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar:
             while done < n_steps:
-                chunk = min(self.chunk_steps, n_steps - done)
+                chunk = min(self.chunk_steps, n_steps - done, self._steps_to_next_refresh())
                 st_buf = np.empty((chunk, n_rec))
                 record = pk["record_head"] + (pk["st_var"], pk["st_node"], st_buf)
                 pk["spk_count"][0] = 0
@@ -182,6 +205,22 @@ class Network:
                 done += ran
                 bar.update(ran)
         return self
+
+    def _steps_to_next_refresh(self):
+        """Steps until the first crossbar whose devices age (drift, retention) must be re-read.
+
+        Re-reads the due ones now; between re-reads the read-out is constant
+        (the crossbar's ``refresh_interval`` keeps the error below 1e-3).
+        """
+        steps = np.inf
+        for xb in self.crossbars:
+            if not xb._time_dependent:
+                continue
+            if self.t + xb._age >= xb._next_refresh - 1e-3 * self.dt:
+                xb._set_time(self.t)
+                xb._next_refresh = xb._t_device + xb.refresh_interval()
+            steps = min(steps, (xb._next_refresh - xb._t_device) / self.dt)
+        return max(1, int(np.ceil(steps - 1e-9))) if np.isfinite(steps) else self.chunk_steps
 
     # ------------------------------------------------------------------ packing
     def _pack(self):
@@ -296,23 +335,76 @@ class Network:
             outgoing[gid[id(xb.pre)]].append(x)
         grp_xb_ptr = np.concatenate([[0], np.cumsum([len(o) for o in outgoing])]).astype(np.int64)
         grp_xb = np.array([x for o in outgoing for x in o], np.int64)
-        sizes = [xb._w_eff.size for xb in self.crossbars]
-        w0 = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        w = np.concatenate([xb._w_eff.ravel() for xb in self.crossbars] + [np.zeros(0)])
-        reads = np.array([xb._reads[0] for xb in self.crossbars], np.int64)
-        for x, xb in enumerate(self.crossbars):
-            xb._w_eff = w[w0[x] : w0[x + 1]].reshape(xb.shape)
-            xb._reads = reads[x : x + 1]
+        xbs = self.crossbars
+
+        def flat(attr, dtype=np.float64, absent_is_minus_one=False):
+            """Concatenate one array per crossbar, rebind each to its view; return (buffer, offsets)."""
+            arrays = [getattr(xb, attr).reshape(-1) for xb in xbs]
+            sizes = [a.size for a in arrays]
+            offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            buf = np.concatenate(arrays + [np.zeros(0, dtype)]).astype(dtype)
+            for x, xb in enumerate(xbs):
+                view = buf[offsets[x] : offsets[x + 1]]
+                setattr(xb, attr, view.reshape(getattr(xb, attr).shape))
+            if absent_is_minus_one:
+                offsets = np.where(np.array(sizes + [1]) == 0, -1, offsets)
+            return buf, offsets[:-1].copy()
+
+        w, w0 = flat("_w_eff")
+        sd, sd0 = flat("_sd", absent_is_minus_one=True)
+        sd_ref, sdr0 = flat("_sd_ref", absent_is_minus_one=True)
+        e_row, e0 = flat("_e_row")
+        reads, _ = flat("_reads", np.int64)
+        energy, _ = flat("_read_energy")
+        conv, _ = flat("_conversions", np.int64)
+        rng = np.array([xb._rng for xb in xbs], np.uint64).reshape(len(xbs), 4)
+        for x, xb in enumerate(xbs):
+            xb._rng = rng[x]
+        lsb = np.zeros(len(xbs))
+        half = np.zeros(len(xbs))
+        tile_rows = np.ones(len(xbs), np.int64)
+        n_tiles = np.zeros(len(xbs), np.int64)
+        for x, xb in enumerate(xbs):
+            rows = xb.tile[0] if xb.tile else (xb.device.array.tile_rows or xb.shape[0])
+            tile_rows[x] = rows
+            if xb.adc is not None:
+                lsb[x] = xb.adc.lsb(xb.w_max)
+                half[x] = 2.0 ** (xb.adc.bits - 1)
+                n_tiles[x] = -(-xb.shape[0] // rows)
+        touch0 = np.concatenate([[0], np.cumsum(n_tiles)]).astype(np.int64)
+        acc0 = np.concatenate([[0], np.cumsum(n_tiles * [xb.shape[1] for xb in xbs])])[:-1].astype(np.int64)
+        acc = np.zeros(int(sum(n_tiles * np.array([xb.shape[1] for xb in xbs], np.int64))) if xbs else 0)
+        grp_spikes = np.array([g._spikes[0] for g in groups], np.int64)
+        for k, g in enumerate(groups):
+            g._spikes = grp_spikes[k : k + 1]
         return (
             node_group,
             grp_xb_ptr,
             grp_xb,
-            np.array([node0[id(xb.pre)] for xb in self.crossbars], np.int64),
-            np.array([node0[id(xb.post)] for xb in self.crossbars], np.int64),
-            np.array([xb.shape[1] for xb in self.crossbars], np.int64),
-            w0[:-1].copy(),
+            np.array([node0[id(xb.pre)] for xb in xbs], np.int64),
+            np.array([node0[id(xb.post)] for xb in xbs], np.int64),
+            np.array([xb.shape[1] for xb in xbs], np.int64),
+            w0,
             w,
             reads,
+            sd0,
+            sd,
+            sdr0,
+            sd_ref,
+            e0,
+            e_row,
+            energy,
+            lsb,
+            half,
+            tile_rows,
+            acc0,
+            acc,
+            touch0,
+            np.zeros(int(touch0[-1]), np.bool_),
+            conv,
+            rng,
+            _normal_table(),
+            grp_spikes,
         )
 
     def _hand_over(self, st_buf, ran):

@@ -21,10 +21,84 @@ and spikes of monitored nodes are appended to the spike buffer.
 import numpy as np
 from numba import njit
 
-from .random import geometric_failures, uniform
+from .random import geometric_failures, next_u64, normal, uniform
 
 V_VAR = 0  # codes of recordable state variables
 I_VAR = 1
+_MASK16 = np.uint64(0xFFFF)
+_SHIFT16 = np.uint64(16)
+
+
+@njit(cache=True, error_model="numpy")
+def _read_row(x, node, synapses, I):
+    """Read pulse on the row of ``node`` in crossbar ``x``: add its column currents to their targets.
+
+    Ideal: one row of mean current jumps.  With read noise every device read
+    draws one deviate; with an ADC the currents go to the tile's column
+    accumulators, converted once per step.  Counts the read and its energy.
+    """
+    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
+     xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_conv, xb_rng,
+     normals, grp_spikes) = synapses
+    n_post = xb_npost[x]
+    i = node - xb_pre0[x]
+    row = xb_w0[x] + i * n_post
+    post0 = xb_post0[x]
+    xb_reads[x] += 1
+    xb_energy[x] += e_row[xb_e0[x] + i]
+    adc = xb_lsb[x] > 0.0
+    if adc:
+        tile = i // xb_tile[x]
+        target, base = acc, xb_acc0[x] + tile * n_post
+        touched[xb_touch0[x] + tile] = True
+    else:
+        target, base = I, post0
+    sd0 = xb_sd0[x]
+    if sd0 < 0:
+        for j in range(n_post):
+            target[base + j] += w[row + j]
+        return
+    rng = xb_rng[x]
+    ref = 0.0
+    if xb_sdr0[x] >= 0:  # the row's reference device is read once, its noise shared by all columns
+        ref = sd_ref[xb_sdr0[x] + i] * normal(rng)
+    srow = sd0 + i * n_post
+    bits = np.uint64(0)
+    left = 0
+    for j in range(n_post):
+        if left == 0:
+            bits = next_u64(rng)
+            left = 4
+        z = normals[np.int64(bits & _MASK16)]
+        bits >>= _SHIFT16
+        left -= 1
+        target[base + j] += w[row + j] + sd[srow + j] * z - ref
+
+
+@njit(cache=True, error_model="numpy")
+def _convert(synapses, I):
+    """End of the synaptic phase: each ADC converts the column sums of every tile read this step."""
+    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
+     xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_conv, xb_rng,
+     normals, grp_spikes) = synapses
+    for x in range(xb_lsb.size):
+        lsb = xb_lsb[x]
+        if lsb <= 0.0:
+            continue
+        n_post = xb_npost[x]
+        n_tiles = xb_touch0[x + 1] - xb_touch0[x]  # CSR offsets: K + 1 entries
+        half = xb_half[x]
+        for t in range(n_tiles):
+            if not touched[xb_touch0[x] + t]:
+                continue
+            touched[xb_touch0[x] + t] = False
+            base = xb_acc0[x] + t * n_post
+            for j in range(n_post):
+                q = np.floor(acc[base + j] / lsb + 0.5)
+                q = min(max(q, -half), half - 1)
+                I[xb_post0[x] + j] += q * lsb
+                acc[base + j] = 0.0
+            xb_conv[x] += n_post
 
 
 @njit(cache=True, error_model="numpy")
@@ -37,8 +111,12 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
     v, I, lastspike, v_rest, v_reset, v_thresh, a_vv, a_vi, a_ii, ref_steps = neurons
     pg_node0, pg_n, pg_log1mp, pg_thin, pg_accept0, pg_accept, pg_skip, pg_rng = poisson
     ev_step, ev_node, ev_ptr = recorded
-    node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads = synapses
+    node_group, grp_xb_ptr, grp_xb = synapses[0], synapses[1], synapses[2]
+    xb_lsb, grp_spikes = synapses[16], synapses[26]
     spike_watch, spk_node, spk_step, spk_count, st_var, st_node, st_buf = record
+    any_adc = False
+    for x in range(xb_lsb.size):
+        any_adc = any_adc or xb_lsb[x] > 0.0
 
     n_neurons = v.size
     n_nodes = node_group.size
@@ -92,14 +170,11 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
         for q in range(ns):
             node = spikes[q]
             g = node_group[node]
+            grp_spikes[g] += 1
             for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
-                x = grp_xb[e]
-                n_post = xb_npost[x]
-                row = xb_w0[x] + (node - xb_pre0[x]) * n_post
-                post0 = xb_post0[x]
-                for j in range(n_post):
-                    I[post0 + j] += w[row + j]
-                xb_reads[x] += 1
+                _read_row(grp_xb[e], node, synapses, I)
+        if any_adc:
+            _convert(synapses, I)
 
         # 5. resets, then spike monitors
         c = spk_count[0]
