@@ -26,7 +26,7 @@ import numpy as np
 from . import _checks
 from .devices import load_device, nl_to_a
 from .kernels import device as K
-from .kernels.crossbar import program_verify, refresh_readout
+from .kernels.crossbar import program_verify, pulse_devices, readout_all, refresh_readout
 from .kernels.random import new_stream
 from .periphery import ADC
 
@@ -61,14 +61,21 @@ class Crossbar:
         Digitise column outputs (per tile, per step).
     tile : (int, int), optional
         Physical tile size (rows, columns); default from the card (0 = one tile).
+    deploy : {"exact", "verify"}
+        How the target conductances are written when the chip is fabricated:
+        ``"exact"`` — one ideal write per device (programming noise, levels and
+        faults still apply); ``"verify"`` — program-and-verify with the card's
+        pulses from the RESET state (tolerance 1 % of the window), as on a chip.
 
     Most users build crossbars with :meth:`from_weights`.
     """
 
     def __init__(self, g_plus, g_minus=None, device="ideal", v_read=None, gain=1.0, *,
-                 mapping="differential", seed=None, adc=None, tile=None):
+                 mapping="differential", seed=None, adc=None, tile=None, deploy="exact"):
         self.device = dev = load_device(device)
         self.mapping = _checks.choice("mapping", mapping, {"differential", "reference"})
+        self.deploy = _checks.choice("deploy", deploy, {"exact", "verify"})
+        self.deployment = None  # ProgramReport of a "verify" deployment
         g_plus, g_minus = self._checked_targets(g_plus, g_minus, dev, self.mapping)
         self.v_read = dev.v_read if v_read is None else _checks.positive("v_read", v_read)
         self.gain = _checks.positive("gain", gain)
@@ -109,7 +116,7 @@ class Crossbar:
 
     @classmethod
     def from_weights(cls, W, device="ideal", w_max=None, v_read=None, *, mapping="differential", seed=None,
-                     adc=None, tile=None):
+                     adc=None, tile=None, deploy="exact"):
         """Map a signed current-jump matrix onto device conductances.
 
         ``W[i, j]`` (amperes) is the jump of ``I_syn[j]`` caused by a spike on
@@ -122,8 +129,8 @@ class Crossbar:
           mid-window reference; ``gain = 2 w_max / (V_read (g_max - g_min))``.
 
         With ideal devices ``weights()`` returns ``W`` to float rounding; with a
-        real card each device is written once (its programming noise and levels
-        apply; see :meth:`program` for program-and-verify).
+        real card each device is written as ``deploy`` says (see :meth:`program`
+        for program-and-verify at any later time).
         """
         dev = load_device(device)
         W = _checks.real_array("W", W, ndim=2)
@@ -143,7 +150,7 @@ class Crossbar:
         span = 1.0 if mapping == "differential" else 0.5
         gain = w_max / (v_read * dev.g_range * span)
         return cls(g_plus, g_minus, device=dev, v_read=v_read, gain=gain, mapping=mapping, seed=seed,
-                   adc=adc, tile=tile)
+                   adc=adc, tile=tile, deploy=deploy)
 
     @staticmethod
     def _targets_for(frac, dev, mapping):
@@ -234,12 +241,12 @@ class Crossbar:
         g[status == K.STUCK_HIGH] = np.broadcast_to(g_hi, (n_dev,))[status == K.STUCK_HIGH]
         timed = (dev.drift.nu_mean > 0 or dev.drift.nu_std > 0 or dev.retention.tau > 0
                  or dev.read.noise_model == "pcm_1f")
-        offset = np.zeros(n_dev if dev.write.program_sigma > 0 else 1)
+        offset = np.zeros(n_dev if dev.write.program_sigma > 0 or dev.write.deploy_sigma > 0 else 1)
         t_prog = np.zeros(n_dev if timed else 1)
         self._state = (g, offset, t_prog, np.zeros(n_dev, np.int64), status)
         self._scalars = self._scalar_array()
         self._rng = new_stream(kernel)
-        self._deploy()
+        self._deploy(rng)
 
     def _pulse_branch(self, g_lo, g_hi, nl, n_pulses, nl_sigma, rng, up):
         """Per-device (sat, k, lin) of one pulse direction: ``dG = (sat - G) k + lin`` (mirrored for LTD)."""
@@ -283,14 +290,37 @@ class Crossbar:
         s[K.S_G_RANGE] = d.g_range
         return s
 
-    def _deploy(self):
-        """Write every device whose target differs from its fresh (RESET) state, once, ideally."""
+    def _deploy(self, rng):
+        """Write the targets onto the fresh (RESET) devices: ideally once each, or by program-and-verify."""
         g = self._state[0]
         todo = np.flatnonzero((self._target != g) & (self._state[4] == K.OK))
+        if self.deploy == "verify" and self.device.pulse.model != "exact":
+            tol = 0.01 * self.device.g_range
+            pulses, converged = self._run_program(np.arange(self._n_devices), self._target, tol,
+                                                  self._max_pulses(None))
+            self._refresh()
+            self.deployment = self._report(pulses, converged, self._target_weights())
+            return
         scalars = self._scalars.copy()
         scalars[K.S_MODEL] = K.EXACT
         self._run_program(todo, self._target[todo], np.inf, 1, scalars)
+        sigma = self.device.write.deploy_sigma
+        if sigma > 0:  # what the offline program-and-verify leaves on every written device
+            self._state[1][todo] += sigma * self.device.g_range * rng.standard_normal(todo.size)
         self._refresh()
+
+    def _target_weights(self):
+        n = self._shape[0] * self._shape[1]
+        t = self._target
+        second = t[n:].reshape(self._shape) if self.mapping == "differential" else t[n:][:, None]
+        return self.v_read * self.gain * (t[:n].reshape(self._shape) - second)
+
+    def _report(self, pulses, converged, W):
+        err = (self.weights() - W) / self.w_max
+        return ProgramReport(pulses=int(pulses.sum()), max_pulses_per_device=int(pulses.max(initial=0)),
+                             energy=float(pulses.sum() * self.device.write.energy_per_pulse),
+                             converged_fraction=float(converged.mean()) if converged.size else 1.0,
+                             rms_weight_error=float(np.sqrt(np.mean(err**2))), pulses_per_device=pulses)
 
     def _require_fabricated(self, what):
         if self._state is None:
@@ -308,18 +338,43 @@ class Crossbar:
                        self._scalars if scalars is None else scalars, self._rng, pulses, converged)
         return pulses, converged
 
-    def program(self, W, tolerance=0.01, max_pulses=100):
+    def apply_pulses(self, devices, up, n=1):
+        """Apply ``n`` SET (``up=True``) or RESET pulses to each listed device.
+
+        Devices are numbered ``i * n_post + j`` for the positive (or single)
+        device of synapse ``(i, j)``, ``n_pre * n_post + i * n_post + j`` for its
+        negative partner, ``n_pre * n_post + i`` for the reference of row ``i``.
+        """
+        self._require_fabricated("apply_pulses")
+        devices = np.asarray(devices)
+        if devices.ndim != 1 or (devices.size and not np.issubdtype(devices.dtype, np.integer)):
+            raise TypeError(f"devices must be a 1-d array of device indices, got {devices!r}")
+        if devices.size and (devices.min() < 0 or devices.max() >= self._n_devices):
+            raise ValueError(f"devices must lie in [0, {self._n_devices}), got {devices.min()}..{devices.max()}")
+        n = _checks.integer("n", n, low=0)
+        for _ in range(n):
+            pulse_devices(devices.astype(np.int64), bool(up), self._t_device, self._state, self._params,
+                          self._scalars, self._rng)
+        self._refresh()
+
+    def _max_pulses(self, max_pulses):
+        if max_pulses is None:  # sweep the window twice, plus a few pulses to recover from overshoots
+            return 2 * max(self.device.pulse.n_pulses_ltp, self.device.pulse.n_pulses_ltd) + 8
+        return _checks.integer("max_pulses", max_pulses, low=1)
+
+    def program(self, W, tolerance=0.01, max_pulses=None):
         """Program-and-verify the weights ``W`` (amperes) onto the devices.
 
         Each device is read (with read noise) and pulsed towards its target
         conductance until it reads within ``tolerance * (g_max - g_min)`` of it
-        or ``max_pulses`` pulses were spent.  Every pulse wears the device and
+        or ``max_pulses`` pulses were spent (default: twice the pulses that sweep
+        the window, plus 8).  Every pulse wears the device and
         costs the card's write energy.  Returns a :class:`ProgramReport`.
         """
         self._require_fabricated("program")
         W = _checks.real_array("W", W, shape=self._shape)
         tol = _checks.real("tolerance", tolerance, low=0.0, low_open=True)
-        max_pulses = _checks.integer("max_pulses", max_pulses, low=1)
+        max_pulses = self._max_pulses(max_pulses)
         if np.abs(W).max() > self.w_max * (1 + 1e-12):
             raise ValueError(f"max|W| = {np.abs(W).max()} A exceeds this crossbar's w_max = {self.w_max} A")
         gp, gm = self._targets_for(W / self.w_max, self.device, self.mapping)
@@ -330,15 +385,39 @@ class Crossbar:
         devices = np.arange(self._n_devices)
         pulses, converged = self._run_program(devices, self._target, tol * self.device.g_range, max_pulses)
         self._refresh()
-        err = (self.weights() - W) / self.w_max
-        return ProgramReport(
-            pulses=int(pulses.sum()),
-            max_pulses_per_device=int(pulses.max()),
-            energy=float(pulses.sum() * self.device.write.energy_per_pulse),
-            converged_fraction=float(converged.mean()),
-            rms_weight_error=float(np.sqrt(np.mean(err**2))),
-            pulses_per_device=pulses,
-        )
+        return self._report(pulses, converged, W)
+
+    def refresh_pairs(self, threshold=0.9, tolerance=0.01, max_pulses=None):
+        """Refresh differential pairs one of whose devices is near saturation.
+
+        Unidirectional devices (PCM: SET is gradual, RESET abrupt) only ever
+        climb; a pair whose device has climbed past ``threshold`` of its window
+        can no longer move its weight in one direction.  Such a pair is read,
+        both devices are RESET, and the weight it held is re-programmed onto one
+        device with program-and-verify.  Every pulse counts against endurance
+        and costs write energy.  Returns the number of pairs refreshed.
+        """
+        self._require_fabricated("refresh_pairs")
+        if self.mapping != "differential":
+            raise ValueError("refresh_pairs needs the differential mapping")
+        thr = _checks.real("threshold", threshold, low=0.0, high=1.0, low_open=True)
+        n = self._shape[0] * self._shape[1]
+        g = self._state[0]
+        lo = np.broadcast_to(self._params[0], (self._n_devices,))
+        hi = np.broadcast_to(self._params[1], (self._n_devices,))
+        level = (g - lo) / (hi - lo)
+        ok = self._state[4] == K.OK
+        pairs = np.flatnonzero((np.maximum(level[:n], level[n:]) >= thr) & ok[:n] & ok[n:])
+        if pairs.size == 0:
+            return 0
+        w = (g[pairs] - g[n + pairs]) - (lo[pairs] - lo[n + pairs])
+        max_pulses = self._max_pulses(max_pulses)
+        devices = np.concatenate([pairs, n + pairs]).astype(np.int64)
+        pulse_devices(devices, False, self._t_device, self._state, self._params, self._scalars, self._rng)
+        targets = np.concatenate([lo[pairs] + np.maximum(w, 0.0), lo[n + pairs] + np.maximum(-w, 0.0)])
+        self._run_program(devices, targets, tolerance * self.device.g_range, max_pulses)
+        self._refresh()
+        return int(pairs.size)
 
     # ------------------------------------------------------------------ read-out
     def _refresh(self):
@@ -409,6 +488,17 @@ class Crossbar:
         n = self._shape[0] * self._shape[1]
         return g[:n].reshape(self._shape), g[n:].reshape(self._shape) if self.mapping == "differential" else g[n:]
 
+    def read_conductances(self):
+        """Mean read-out conductances (siemens) now: programmed state after drift and retention.
+
+        Same layout as :meth:`conductances`; read noise and IR drop excluded.
+        """
+        self._require_fabricated("read_conductances")
+        g = np.empty(self._n_devices)
+        readout_all(self._t_device, self._state, self._params, self._scalars, g)
+        n = self._shape[0] * self._shape[1]
+        return g[:n].reshape(self._shape), g[n:].reshape(self._shape) if self.mapping == "differential" else g[n:]
+
     @property
     def g_plus(self):
         """Programmed conductances of the positive (or single) devices, siemens (read-only)."""
@@ -462,10 +552,16 @@ class Crossbar:
         self._require_fabricated("status")
         return self._state[4].copy()
 
-    def endurance_limits(self):
-        """Sampled endurance (pulses each device survives), flat over devices."""
-        self._require_fabricated("endurance_limits")
-        return np.broadcast_to(self._params[8], (self._n_devices,)).copy()
+    def device_parameters(self):
+        """This chip instance's sampled per-device parameters, flat over devices.
+
+        ``g_min``, ``g_max`` (siemens), ``endurance`` (pulses survived) and
+        ``nu`` (drift exponent); device numbering as in :meth:`apply_pulses`.
+        """
+        self._require_fabricated("device_parameters")
+        p = self._params
+        return {name: np.broadcast_to(p[k], (self._n_devices,)).copy()
+                for name, k in (("g_min", 0), ("g_max", 1), ("endurance", 8), ("nu", 9))}
 
     def _per_synapse(self, per_device, side):
         n_pre, n_post = self._shape

@@ -81,6 +81,9 @@ class Write:
     programming noise that does not accumulate: every write leaves the read-out
     conductance off the internal state by ``N(0, program_sigma * (g_max - g_min))``
     until the next write (aihwkit's write noise; IBM's PCM programming noise).
+    ``deploy_sigma`` is the error an offline program-and-verify leaves when
+    weights are deployed in one step (``Crossbar(deploy="exact")``), e.g. IBM's
+    PCM programming-noise model; it is not applied to individual pulses.
     ``energy_per_pulse`` (joules) is charged for every pulse.
     """
 
@@ -89,6 +92,7 @@ class Write:
     energy_per_pulse: float = field(default=0.0, metadata=_real(low=0.0))
     c2c_sigma: float = field(default=0.0, metadata=_real(low=0.0, high=1.0))
     program_sigma: float = field(default=0.0, metadata=_real(low=0.0, high=1.0))
+    deploy_sigma: float = field(default=0.0, metadata=_real(low=0.0, high=1.0))
 
 
 @dataclass(frozen=True)
@@ -257,7 +261,7 @@ class DeviceModel:
         """True when nothing is non-ideal: exact writes, no noise, drift, retention loss, wear or faults."""
         ideal = DeviceModel(self.name, conductance=Conductance(self.g_min, self.g_max),
                             read=Read(v_read=self.read.v_read, t_read=self.read.t_read),
-                            write=dataclasses.replace(self.write, c2c_sigma=0.0, program_sigma=0.0),
+                            write=dataclasses.replace(self.write, c2c_sigma=0.0, program_sigma=0.0, deploy_sigma=0.0),
                             array=dataclasses.replace(self.array, r_wire=0.0))
         return (self.conductance == ideal.conductance and self.pulse == ideal.pulse and self.write == ideal.write
                 and self.read == ideal.read and self.drift.nu_mean == 0 and self.drift.nu_std == 0

@@ -65,7 +65,7 @@ def fit_pulse_response(up, down):
     Returns
     -------
     PulseResponseFit
-        ``g_min``, ``g_max`` (data units), ``nl_ltp``, ``nl_ltd``,
+        ``g_min``, ``g_max``, ``g_start`` (state before the first pulse; data units), ``nl_ltp``, ``nl_ltd``,
         ``n_pulses_ltp``/``ltd``, ``c2c_sigma`` and ``reading_sigma`` as fractions
         of the window, the fitted mean ``curve`` and the ``rms`` residual.
     """
@@ -102,20 +102,21 @@ def fit_pulse_response(up, down):
     c2c = np.sqrt(s_c2) / span
     reading = np.sqrt(s_w2) / span
     return PulseResponseFit(lo, hi, nl_up, nl_dn, up.size, down.size, c2c, reading, curve, data,
-                            float(np.sqrt(np.mean(r**2)) / span))
+                            float(np.sqrt(np.mean(r**2)) / span), x0)
 
 
 class PulseResponseFit:
     """Result of :func:`fit_pulse_response` (window in data units, noises as fractions of it)."""
 
     def __init__(self, g_min, g_max, nl_ltp, nl_ltd, n_pulses_ltp, n_pulses_ltd, c2c_sigma, reading_sigma,
-                 curve, data, rms):
+                 curve, data, rms, g_start):
         self.g_min, self.g_max = float(g_min), float(g_max)
         self.nl_ltp, self.nl_ltd = float(nl_ltp), float(nl_ltd)
         self.n_pulses_ltp, self.n_pulses_ltd = int(n_pulses_ltp), int(n_pulses_ltd)
         self.c2c_sigma, self.reading_sigma = float(c2c_sigma), float(reading_sigma)
         self.curve, self.data = curve, data
         self.rms = rms  # residual of the mean curve against every reading, fraction of the window
+        self.g_start = float(g_start)  # state before the first pulse
 
     def normalised(self, values):
         """Map data-unit conductances onto [0, 1] of the fitted window."""

@@ -8,7 +8,7 @@ row ``i`` is ``n + i``.
 import numpy as np
 from numba import njit
 
-from .device import EXACT, S_MODEL, apply_pulse, read_conductance, read_noise_std, write_exact
+from .device import EXACT, S_LEVELS, S_MODEL, S_SET_ONLY, apply_pulse, at, read_conductance, read_noise_std, write_exact
 from .random import normal
 
 
@@ -83,6 +83,10 @@ def program_verify(devices, targets, tol, max_pulses, t, state, params, scalars,
                 write_exact(d, targets[q], state, params, scalars, rng, t)
             ok = abs(_noisy_read(d, t, state, params, scalars, rng) - targets[q]) <= tol
         else:
+            levels = scalars[S_LEVELS]
+            span = at(params[1], d) - at(params[0], d)
+            coarse = levels >= 2 and span / (levels - 1) > 2.0 * tol and scalars[S_SET_ONLY] == 0.0
+            prev = np.nan
             for _ in range(max_pulses + 1):
                 err = _noisy_read(d, t, state, params, scalars, rng) - targets[q]
                 if abs(err) <= tol:
@@ -90,6 +94,26 @@ def program_verify(devices, targets, tol, max_pulses, t, state, params, scalars,
                     break
                 if count[d] - before >= max_pulses:
                     break
+                if coarse and prev * err < 0.0 and abs(err) > abs(prev):
+                    # a few-level device jumped across the target: the previous level was the closest
+                    # reachable one; step back and stop
+                    apply_pulse(d, err < 0.0, state, params, scalars, rng, t)
+                    break
                 apply_pulse(d, err < 0.0, state, params, scalars, rng, t)
+                prev = err
         pulses[q] = count[d] - before
         converged[q] = ok
+
+
+@njit(cache=True, error_model="numpy")
+def pulse_devices(devices, up, t, state, params, scalars, rng):
+    """One SET (``up``) or RESET pulse on each listed device."""
+    for q in range(devices.size):
+        apply_pulse(devices[q], up, state, params, scalars, rng, t)
+
+
+@njit(cache=True, error_model="numpy")
+def readout_all(t, state, params, scalars, out):
+    """Mean read-out conductance of every device at device time ``t``."""
+    for d in range(out.size):
+        out[d] = read_conductance(d, t, state, params, scalars)
