@@ -66,15 +66,26 @@ class Crossbar:
         ``"exact"`` — one ideal write per device (programming noise, levels and
         faults still apply); ``"verify"`` — program-and-verify with the card's
         pulses from the RESET state (tolerance 1 % of the window), as on a chip.
+    r_wire : float, optional
+        Wire resistance per cell segment, ohms, for rows and columns (default
+        from the card).  Reads then see IR drop: each tile's effective
+        conductance (``neuroimc.wires``; G+ and G- are separate arrays, a row's
+        reference device an extra column of its tile).
+    ir_drop : {"fast", "exact"}
+        ``"fast"``: the O(rows x cols) ladder model used in runs; ``"exact"``:
+        the nodal solve of each tile (validation, small arrays).
 
     Most users build crossbars with :meth:`from_weights`.
     """
 
     def __init__(self, g_plus, g_minus=None, device="ideal", v_read=None, gain=1.0, *,
-                 mapping="differential", seed=None, adc=None, tile=None, deploy="exact"):
+                 mapping="differential", seed=None, adc=None, tile=None, deploy="exact", r_wire=None,
+                 ir_drop="fast"):
         self.device = dev = load_device(device)
         self.mapping = _checks.choice("mapping", mapping, {"differential", "reference"})
         self.deploy = _checks.choice("deploy", deploy, {"exact", "verify"})
+        self.r_wire = dev.array.r_wire if r_wire is None else _checks.non_negative("r_wire", r_wire)
+        self.ir_drop = _checks.choice("ir_drop", ir_drop, {"fast", "exact"})
         self.deployment = None  # ProgramReport of a "verify" deployment
         g_plus, g_minus = self._checked_targets(g_plus, g_minus, dev, self.mapping)
         self.v_read = dev.v_read if v_read is None else _checks.positive("v_read", v_read)
@@ -116,7 +127,7 @@ class Crossbar:
 
     @classmethod
     def from_weights(cls, W, device="ideal", w_max=None, v_read=None, *, mapping="differential", seed=None,
-                     adc=None, tile=None, deploy="exact"):
+                     adc=None, tile=None, deploy="exact", r_wire=None, ir_drop="fast"):
         """Map a signed current-jump matrix onto device conductances.
 
         ``W[i, j]`` (amperes) is the jump of ``I_syn[j]`` caused by a spike on
@@ -150,7 +161,7 @@ class Crossbar:
         span = 1.0 if mapping == "differential" else 0.5
         gain = w_max / (v_read * dev.g_range * span)
         return cls(g_plus, g_minus, device=dev, v_read=v_read, gain=gain, mapping=mapping, seed=seed,
-                   adc=adc, tile=tile, deploy=deploy)
+                   adc=adc, tile=tile, deploy=deploy, r_wire=r_wire, ir_drop=ir_drop)
 
     @staticmethod
     def _targets_for(frac, dev, mapping):
@@ -426,9 +437,36 @@ class Crossbar:
             return
         n_pre, n_post = self._shape
         dev = self.device
+        if self.r_wire > 0:
+            self._ir_factor = self._ir_attenuation()
         refresh_readout(n_pre, n_post, self.mapping == "reference", self._t_device, self._state, self._params,
                         self._scalars, self._ir_factor, self.v_read * self.gain, self.v_read**2 * dev.read.t_read,
                         self._w_eff.reshape(-1), self._sd, self._sd_ref, self._e_row)
+
+    def _ir_attenuation(self):
+        """Per-device factor ``G_eff / G`` of IR drop, tile by tile, at the current read-out."""
+        from . import wires
+
+        solve = wires.effective_conductance if self.ir_drop == "fast" else wires.effective_conductance_exact
+        first, second = self.read_conductances()
+        n_pre, n_post = self._shape
+        rows, cols = self.tile or (self.device.array.tile_rows or n_pre, self.device.array.tile_cols or n_post)
+        factor = np.ones(self._n_devices)
+        f1 = factor[: n_pre * n_post].reshape(self._shape)
+        f2 = factor[n_pre * n_post :]
+        for r0 in range(0, n_pre, rows):
+            for c0 in range(0, n_post, cols):
+                blk = (slice(r0, r0 + rows), slice(c0, c0 + cols))
+                if self.mapping == "differential":
+                    for g, f in ((first, f1), (second, f2.reshape(self._shape))):
+                        G = np.maximum(g[blk], 1e-30)
+                        f[blk] = solve(G, self.r_wire, self.r_wire) / G
+                else:  # the row's reference device sits in an extra column of every column tile
+                    G = np.maximum(np.column_stack([first[blk], second[blk[0]]]), 1e-30)
+                    a = solve(G, self.r_wire, self.r_wire) / G
+                    f1[blk] = a[:, :-1]
+                    f2[blk[0]] = a[:, -1]  # last column tile's value; tiles share the row reference
+        return factor
 
     def _set_time(self, t_network):
         """Advance the device clock to network time ``t_network`` (refreshing what ages)."""

@@ -341,3 +341,24 @@ def test_program_and_verify_on_a_binary_device_ends_at_the_nearest_level():
     xb = ni.Crossbar.from_weights(W, device=dev, w_max=1 * pA, seed=0, deploy="verify")
     np.testing.assert_allclose(xb.weights(), np.array([[0, 0, 1, 1]]) * pA, atol=1e-20)
     assert xb.deployment.max_pulses_per_device <= 3
+
+
+def test_ir_drop_in_runs_matches_the_exact_nodal_solve_per_tile():
+    """The engine's read of a row equals the nodal solution of the tile's resistive network."""
+    from neuroimc import wires
+
+    dev = card(array=ni.devices.ArrayGeometry(r_wire=2.0))
+    frac = np.random.default_rng(4).uniform(-1, 1, (12, 8))
+    xb = crossbar(dev, shape=(12, 8), frac=frac, tile=(6, 4), ir_drop="exact")
+    gp, gm = xb.conductances()
+    v = np.zeros(6)
+    v[2] = xb.v_read  # read row 2 of the tile at rows 6..11, columns 4..7
+    blk = (slice(6, 12), slice(4, 8))
+    i_plus = wires.column_currents_exact(gp[blk], v, 2.0, 2.0)
+    i_minus = wires.column_currents_exact(gm[blk], v, 2.0, 2.0)
+    np.testing.assert_allclose(xb.weights()[8, 4:8], xb.gain * (i_plus - i_minus), rtol=1e-9)
+    # the fast model is close for these small devices, and IR drop only ever attenuates
+    fast = crossbar(dev, shape=(12, 8), frac=frac, tile=(6, 4))
+    np.testing.assert_allclose(fast.weights(), xb.weights(), rtol=0.01, atol=1e-3 * xb.w_max)
+    ideal = crossbar(card(), shape=(12, 8), frac=frac)
+    assert np.all(np.abs(xb.weights()) <= np.abs(ideal.weights()) * (1 + 1e-12) + 1e-3 * xb.w_max)

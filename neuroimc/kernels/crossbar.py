@@ -42,7 +42,7 @@ def refresh_readout(n_pre, n_post, reference, t, state, params, scalars, ir_fact
             sp = read_noise_std(gp, k, t, state, scalars)
             fp = ir_factor[k] if ir_factor.size > 1 else 1.0
             if reference:
-                w[k] = scale * (gp * fp - gr)
+                w[k] = scale * (gp * fp - gr * (ir_factor[n + i] if ir_factor.size > 1 else 1.0))
                 if sd.size:
                     sd[k] = scale * sp * fp
             else:
