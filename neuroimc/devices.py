@@ -369,6 +369,8 @@ def replace(device, **sections):
     return dataclasses.replace(device, **changes)
 
 
-__all__ = ["DeviceModel", "Conductance", "PulseResponse", "Write", "Read", "Drift", "Retention", "Endurance",
+from .fitting import fit_pulse_response  # noqa: E402  (fitting needs nl_to_a above)
+
+__all__ = ["fit_pulse_response", "DeviceModel", "Conductance", "PulseResponse", "Write", "Read", "Drift", "Retention", "Endurance",
            "Faults", "Variability", "ArrayGeometry", "load_device", "available_devices", "cards_directory",
            "replace", "nl_to_a"]

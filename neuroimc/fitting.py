@@ -53,14 +53,18 @@ def _walk(lo, hi, x, n_up, n_down, B_up, k_up, lin_up, B_dn, k_dn, lin_dn):
     return out
 
 
-def fit_pulse_response(up, down):
+def fit_pulse_response(curve, down=None, n_up=None):
     """Fit window, nonlinearity labels and noise to a measured up/down pulse response.
 
     Parameters
     ----------
-    up, down : array_like
-        Conductance (any unit: siemens or normalised) read after each
-        potentiation pulse and then after each depression pulse.
+    curve : array_like
+        Conductance (any unit: siemens or normalised) read after each pulse:
+        an ``(n, 2)`` array whose columns are the potentiation and the
+        depression trains (the layout of the Gong et al. file), or a 1-D trace
+        of ``n_up`` potentiation readings followed by the depression readings
+        (``n_up`` defaults to half), or the potentiation readings with the
+        depression readings passed as ``down``.
 
     Returns
     -------
@@ -71,8 +75,7 @@ def fit_pulse_response(up, down):
     """
     from scipy.optimize import least_squares
 
-    up = _checks.real_array("up", up, ndim=1)
-    down = _checks.real_array("down", down, ndim=1)
+    up, down = _split(curve, down, n_up)
     if up.size < 10 or down.size < 10:
         raise ValueError(f"up and down need at least 10 readings each, got {up.size} and {down.size}")
     data = np.concatenate([up, down])
@@ -103,6 +106,18 @@ def fit_pulse_response(up, down):
     reading = np.sqrt(s_w2) / span
     return PulseResponseFit(lo, hi, nl_up, nl_dn, up.size, down.size, c2c, reading, curve, data,
                             float(np.sqrt(np.mean(r**2)) / span), x0)
+
+
+def _split(curve, down, n_up):
+    curve = _checks.real_array("curve", curve)
+    if down is not None:
+        return _checks.real_array("curve", curve, ndim=1), _checks.real_array("down", down, ndim=1)
+    if curve.ndim == 2 and curve.shape[1] == 2:
+        return curve[:, 0].copy(), curve[:, 1].copy()
+    if curve.ndim != 1:
+        raise ValueError(f"curve must be 1-d or have shape (n, 2), got shape {curve.shape}")
+    n_up = curve.size // 2 if n_up is None else _checks.integer("n_up", n_up, low=1, high=curve.size - 1)
+    return curve[:n_up].copy(), curve[n_up:].copy()
 
 
 class PulseResponseFit:

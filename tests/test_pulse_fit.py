@@ -7,7 +7,7 @@ import pytest
 import neuroimc as ni
 from neuroimc.devices import Conductance, DeviceModel, PulseResponse, Write
 from neuroimc.characterize import pulse_response
-from neuroimc.fitting import fit_pulse_response
+from neuroimc.devices import fit_pulse_response
 from neuroimc.units import uS
 
 DATA = os.environ.get("NEUROIMC_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
@@ -19,7 +19,8 @@ def test_fit_recovers_a_synthetic_device():
                         pulse=PulseResponse("neurosim", n_pulses_ltp=300, n_pulses_ltd=300, nl_ltp=1.5, nl_ltd=3.0),
                         write=Write(c2c_sigma=0.002, program_sigma=0.03))
     trace = pulse_response(truth, 300, 300, 1, seed=3)[:, 0]
-    fit = fit_pulse_response(trace[:300], trace[300:])
+    fit = fit_pulse_response(trace, n_up=300)
+    assert fit_pulse_response(np.column_stack([trace[:300], trace[300:]])).nl_ltd == pytest.approx(fit.nl_ltd)
     assert fit.g_min == pytest.approx(2 * uS, abs=0.03 * 10 * uS)
     assert fit.g_max == pytest.approx(12 * uS, abs=0.03 * 10 * uS)
     assert fit.nl_ltp == pytest.approx(1.5, abs=0.4)
@@ -31,6 +32,8 @@ def test_fit_recovers_a_synthetic_device():
 def test_fit_rejects_short_curves():
     with pytest.raises(ValueError, match="at least 10 readings"):
         fit_pulse_response(np.arange(5.0), np.arange(5.0))
+    with pytest.raises(ValueError, match=r"curve must be 1-d or have shape \(n, 2\)"):
+        fit_pulse_response(np.zeros((4, 3)))
 
 
 def smooth(x, width=51):
@@ -41,7 +44,7 @@ def smooth(x, width=51):
 @pytest.mark.skipif(not os.path.exists(GONG), reason=f"measured data not found at {GONG} (set NEUROIMC_DATA)")
 def test_gong2018_card_reproduces_the_measured_curve():
     g = np.loadtxt(GONG, delimiter=",", encoding="utf-8-sig")
-    fit = fit_pulse_response(g[:, 0], g[:, 1])
+    fit = fit_pulse_response(g)
     card = ni.load_device("reram_gong2018")
     assert card.pulse.nl_ltd == pytest.approx(fit.nl_ltd, abs=0.01)  # the shipped card is this fit
     assert card.write.program_sigma == pytest.approx(fit.reading_sigma, abs=1e-4)

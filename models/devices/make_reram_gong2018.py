@@ -12,21 +12,19 @@ import sys
 
 import numpy as np
 
-from neuroimc.fitting import fit_pulse_response
+from neuroimc.devices import fit_pulse_response
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def load(data_dir):
     path = os.path.join(data_dir, "devices", "gong2018_reram_pulse_response", "gong_et_al.csv")
-    g = np.loadtxt(path, delimiter=",", encoding="utf-8-sig")
-    return g[:, 0], g[:, 1]
+    return np.loadtxt(path, delimiter=",", encoding="utf-8-sig")  # columns: up train, down train
 
 
 def main():
     data_dir = os.environ.get("NEUROIMC_DATA", os.path.join(HERE, "..", "..", "..", "shared", "data"))
-    up, down = load(data_dir)
-    fit = fit_pulse_response(up, down)
+    fit = fit_pulse_response(load(data_dir))
     source = "Gong et al. 2018 (Nat. Commun. 9, 2102) measured trace, aihwkit examples/csv/gong_et_al.csv"
     notes = {
         "conductance.g_min": "S; ASSUMED: the trace is normalised; window of the NeuroSim TaOx/HfOx row (rram_hfox)",
