@@ -26,7 +26,7 @@ import numpy as np
 from . import _checks
 from .devices import load_device, nl_to_a
 from .kernels import device as K
-from .kernels.crossbar import program_verify, pulse_devices, readout_all, refresh_readout
+from .kernels.crossbar import program_verify, pulse_devices, readout_all, refresh_readout, write_all_exact
 from .kernels.random import new_stream
 from .periphery import ADC
 
@@ -312,9 +312,8 @@ class Crossbar:
             self._refresh()
             self.deployment = self._report(pulses, converged, self._target_weights())
             return
-        scalars = self._scalars.copy()
-        scalars[K.S_MODEL] = K.EXACT
-        self._run_program(todo, self._target[todo], np.inf, 1, scalars)
+        write_all_exact(todo.astype(np.int64), self._target[todo], self._t_device, self._state, self._params,
+                        self._scalars, self._rng)
         sigma = self.device.write.deploy_sigma
         if sigma > 0:  # what the offline program-and-verify leaves on every written device
             self._state[1][todo] += sigma * self.device.g_range * rng.standard_normal(todo.size)
@@ -341,12 +340,11 @@ class Crossbar:
             )
 
     # ------------------------------------------------------------------ programming
-    def _run_program(self, devices, targets, tol, max_pulses, scalars=None):
+    def _run_program(self, devices, targets, tol, max_pulses):
         pulses = np.zeros(devices.size, np.int64)
         converged = np.zeros(devices.size, np.bool_)
         program_verify(devices.astype(np.int64), targets.astype(np.float64), float(tol), int(max_pulses),
-                       self._t_device, self._state, self._params,
-                       self._scalars if scalars is None else scalars, self._rng, pulses, converged)
+                       self._t_device, self._state, self._params, self._scalars, self._rng, pulses, converged)
         return pulses, converged
 
     def apply_pulses(self, devices, up, n=1):

@@ -250,12 +250,12 @@ def test_reference_mapping_round_trips_with_ideal_devices():
 
 def test_pcm_1f_read_noise_formula():
     dev = ni.load_device("pcm_gst")
-    state = (np.array([12.5 * uS]), np.zeros(1), np.zeros(2), np.zeros(1, np.int64), np.zeros(1, np.int8))
     xb = crossbar(dev)
     t, x = 3600.0, 12.5 * uS
     q_s = min(0.0088 / (x / dev.g_max) ** 0.65, 0.2)
     expected = x * q_s * np.sqrt(np.log((t + 250e-9) / (2 * 250e-9)))
-    assert K.read_noise_std(x, 0, t, state, xb._scalars) == pytest.approx(expected, rel=1e-12)
+    t_prog = np.zeros(2)  # programmed at t = 0
+    assert K.read_noise_std(x, 0, t, t_prog, xb._scalars) == pytest.approx(expected, rel=1e-12)
 
 
 def test_adc_quantises_the_summed_column_current_once_per_tile_and_step():

@@ -1,6 +1,6 @@
 """Device physics inside numba: programming pulses, wear-out and read-out.
 
-A crossbar's physical devices are numbered ``d``.  Their state is a tuple
+A crossbar's physical devices are numbered ``d``.  Their state is the tuple
 ``state = (g, offset, t_prog, count, status)``:
 
 * ``g`` — internal conductance (siemens); c2c write noise accumulates here;
@@ -67,7 +67,12 @@ def at(a, d):
     return a[d] if a.size > 1 else a[0]
 
 
-@njit(cache=True, error_model="numpy")
+# The per-device functions below take arrays one by one, never the state/params tuples: unpacking a
+# tuple of arrays inside a loop costs a reference-count update per array per device (~150 ns), so
+# every loop over devices unpacks once, outside the loop.
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def quantise(x, lo, hi, levels):
     if levels < 2:
         return x
@@ -75,30 +80,17 @@ def quantise(x, lo, hi, levels):
     return lo + np.floor((x - lo) / step + 0.5) * step
 
 
-@njit(cache=True, error_model="numpy")
-def _finish_write(d, x, lo, hi, state, scalars, rng, t_now):
-    g, offset, t_prog, count, status = state
-    x = min(max(x, lo), hi)
-    g[d] = quantise(x, lo, hi, int(scalars[S_LEVELS]))
-    if offset.size > 1:
-        offset[d] = scalars[S_PROG] * (hi - lo) * normal(rng)
-    if t_prog.size > 1:
-        t_prog[d] = t_now
-
-
-@njit(cache=True, error_model="numpy")
-def _wear(d, state, params, scalars):
+@njit(cache=True, error_model="numpy", inline="always")
+def wear(d, g, offset, count, status, g_lo, g_hi, limit, fail_mode):
     """Count one pulse on device ``d``; return False if it cannot be programmed (stuck or worn out)."""
-    g, offset, t_prog, count, status = state
     count[d] += 1
     if status[d] != OK:
         return False
-    if count[d] > at(params[8], d):
-        lo, hi = at(params[0], d), at(params[1], d)
-        mode = int(scalars[S_FAIL_MODE])
-        if mode == 0:
+    if count[d] > at(limit, d):
+        lo, hi = at(g_lo, d), at(g_hi, d)
+        if fail_mode == 0:
             g[d], status[d] = lo, WORN_LOW
-        elif mode == 1:
+        elif fail_mode == 1:
             g[d], status[d] = hi, WORN_HIGH
         else:
             g[d], status[d] = 0.5 * (lo + hi), WORN_CLOSED
@@ -108,13 +100,23 @@ def _wear(d, state, params, scalars):
     return True
 
 
-@njit(cache=True, error_model="numpy")
-def apply_pulse(d, up, state, params, scalars, rng, t_now):
+@njit(cache=True, error_model="numpy", inline="always")
+def finish_write(d, x, lo, hi, g, offset, t_prog, scalars, rng, t_now):
+    """Clip to the device window, snap to levels, draw the write's offset, stamp the time."""
+    x = min(max(x, lo), hi)
+    g[d] = quantise(x, lo, hi, int(scalars[S_LEVELS]))
+    if offset.size > 1:
+        offset[d] = scalars[S_PROG] * (hi - lo) * normal(rng)
+    if t_prog.size > 1:
+        t_prog[d] = t_now
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def apply_pulse(d, up, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn,
+                limit, scalars, rng, t_now):
     """One SET (``up``) or RESET pulse on device ``d``: wear, nonlinear step, c2c noise, bounds, levels."""
-    if not _wear(d, state, params, scalars):
+    if not wear(d, g, offset, count, status, g_lo, g_hi, limit, int(scalars[S_FAIL_MODE])):
         return
-    g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
-    g = state[0]
     lo, hi, x = at(g_lo, d), at(g_hi, d), g[d]
     if up:
         x += (at(sat_up, d) - x) * at(k_up, d) + at(lin_up, d)
@@ -124,37 +126,36 @@ def apply_pulse(d, up, state, params, scalars, rng, t_now):
         x -= (x - at(sat_dn, d)) * at(k_dn, d) + at(lin_dn, d)
     if scalars[S_C2C] > 0.0:
         x += scalars[S_C2C] * (hi - lo) * normal(rng)
-    _finish_write(d, x, lo, hi, state, scalars, rng, t_now)
+    finish_write(d, x, lo, hi, g, offset, t_prog, scalars, rng, t_now)
 
 
-@njit(cache=True, error_model="numpy")
-def write_exact(d, target, state, params, scalars, rng, t_now):
+@njit(cache=True, error_model="numpy", inline="always")
+def write_exact(d, target, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t_now):
     """Ideal programming (model ``exact``): set device ``d`` to ``target`` in one counted write."""
-    if not _wear(d, state, params, scalars):
+    if not wear(d, g, offset, count, status, g_lo, g_hi, limit, int(scalars[S_FAIL_MODE])):
         return
-    _finish_write(d, target, at(params[0], d), at(params[1], d), state, scalars, rng, t_now)
+    finish_write(d, target, at(g_lo, d), at(g_hi, d), g, offset, t_prog, scalars, rng, t_now)
 
 
-@njit(cache=True, error_model="numpy")
-def read_conductance(d, t, state, params, scalars):
+@njit(cache=True, error_model="numpy", inline="always")
+def read_conductance(d, t, g, offset, t_prog, g_lo, nu, scalars):
     """Mean read-out conductance of device ``d`` at device time ``t``: retention loss, then drift."""
-    g, offset, t_prog, count, status = state
     x = g[d] + (offset[d] if offset.size > 1 else 0.0)
     if t_prog.size > 1:
         age = t - t_prog[d]
         tau = scalars[S_RET_TAU]
         if tau > 0.0 and age > 0.0:
-            lo = at(params[0], d)
+            lo = at(g_lo, d)
             x = lo + (x - lo) * np.exp(-((age / tau) ** scalars[S_RET_BETA]))
-        nu = at(params[9], d)
+        nu_d = at(nu, d)
         t0 = scalars[S_T0]
-        if nu > 0.0 and age > t0:
-            x *= (age / t0) ** (-nu)
+        if nu_d > 0.0 and age > t0:
+            x *= (age / t0) ** (-nu_d)
     return max(x, 0.0)
 
 
-@njit(cache=True, error_model="numpy")
-def read_noise_std(x, d, t, state, scalars):
+@njit(cache=True, error_model="numpy", inline="always")
+def read_noise_std(x, d, t, t_prog, scalars):
     """Standard deviation (siemens) of one read of a device whose mean read-out is ``x``."""
     model = int(scalars[S_NOISE_MODEL])
     if model == NOISE_GAUSSIAN:
@@ -162,7 +163,6 @@ def read_noise_std(x, d, t, state, scalars):
     if model == NOISE_ADDITIVE:
         return scalars[S_NOISE_SIGMA] * scalars[S_G_RANGE]
     if model == NOISE_PCM_1F:
-        t_prog = state[2]
         age = t - (t_prog[d] if t_prog.size > 1 else 0.0)
         t_read = scalars[S_T_READ]
         arg = (age + t_read) / (2.0 * t_read)
