@@ -170,6 +170,16 @@ class Network:
         if getattr(group, "_network", None) is not self:
             raise ValueError(f"{name} {group!r} is not part of this network; call net.add({name}) first")
 
+    @property
+    def spike_monitors(self):
+        """The spike monitors of this network, in order of creation (a copy of the list)."""
+        return list(self._spike_monitors)
+
+    @property
+    def state_monitors(self):
+        """The state monitors of this network, in order of creation (a copy of the list)."""
+        return list(self._state_monitors)
+
     # ------------------------------------------------------------------ running
     @property
     def t(self):

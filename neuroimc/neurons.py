@@ -92,6 +92,18 @@ class LIFPopulation:
     def I_syn(self, value):
         self._I_syn[...] = _checks.per_neuron("I_syn", value, self.n)
 
+    @property
+    def lastspike(self):
+        """Step index of each neuron's last spike (``-2**40`` if it never spiked); assignable."""
+        return self._lastspike
+
+    @lastspike.setter
+    def lastspike(self, value):
+        steps = np.asarray(value)
+        if steps.shape not in ((), (self.n,)) or not np.issubdtype(steps.dtype, np.integer):
+            raise TypeError(f"lastspike must be integer step indices, a scalar or shape ({self.n},), got {value!r}")
+        self._lastspike[...] = np.maximum(steps, NEVER)
+
     def propagators(self, dt):
         """Exact one-step propagator of the linear system for time step ``dt``.
 

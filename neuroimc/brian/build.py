@@ -1,0 +1,382 @@
+"""The Brian2 twin of a neuroimc network.
+
+:func:`to_brian2` rebuilds a network in Brian2 from its current state:
+
+* each :class:`~neuroimc.LIFPopulation` becomes a ``NeuronGroup`` with the same
+  model (:data:`LIF_EQUATIONS`, integrated with ``method='exact'``), its
+  per-neuron parameters and its state (``v``, ``I_syn``, time of the last spike);
+* each source becomes a ``SpikeGeneratorGroup`` that replays spikes: a recorded
+  :class:`~neuroimc.SpikeSource` its own spikes, a
+  :class:`~neuroimc.PoissonSource` the spikes neuroimc drew (recorded by a
+  monitor), so that both simulators see identical input.  A Poisson source
+  without recorded spikes becomes a ``PoissonGroup`` of the same rates: the
+  same statistics, different draws;
+* each crossbar becomes a dense ``Synapses`` (every row-column pair is a
+  synapse, as every cell of a crossbar is a device) with
+  ``on_pre='I_syn_post += w'`` and ``w`` the effective current jumps at build time;
+* each spike or state monitor becomes its Brian2 counterpart.
+
+Float sums.  In one step neuroimc adds the rows of spiking nodes to ``I_syn``
+in the order neurons (population order), Poisson sources, recorded sources; each
+node reads its outgoing crossbars in connection order.  Brian2 applies one
+``Synapses`` pathway after the other, sorted by name.  The twin names its
+pathways so that Brian2 applies them in the same order, so each ``I_syn`` is the
+same sum in the same order.  (Only two crossbars between the *same* pair of
+groups interleave differently: their sums can then differ in the last bit.)
+
+The twin's time 0 is the network's current time ``net.t``.  All objects use
+Brian2's runtime device and the given code-generation target, set per object
+(``codeobj_class``), so Brian2's global preferences are left alone.
+"""
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+import brian2 as b2
+from brian2.codegen.targets import codegen_targets
+from brian2.devices.device import RuntimeDevice, get_device
+from brian2.stateupdaters.exact import exact as brian2_exact
+
+from ..inputs import PoissonSource, SpikeSource
+from ..monitors import SpikeMonitor
+from ..network import Network
+from ..neurons import NEVER
+from .deploy import target_weights
+
+#: The model of :class:`~neuroimc.LIFPopulation` in Brian2 notation (SI units).
+LIF_EQUATIONS = """
+dv/dt = (v_rest - v + r_m*I_syn)/tau_m : volt (unless refractory)
+dI_syn/dt = -I_syn/tau_syn : amp
+v_rest : volt (constant)
+v_reset : volt (constant)
+v_thresh : volt (constant)
+t_ref : second (constant)
+r_m : ohm (constant)
+tau_m : second (constant)
+tau_syn : second (constant)
+"""
+LIF_THRESHOLD = "v > v_thresh"
+LIF_RESET = "v = v_reset"
+# a string: Brian2 then evaluates timestep(t_ref, dt) per neuron, as neuroimc does
+LIF_REFRACTORY = "t_ref"
+_PARAMETERS = ("v_rest", "v_reset", "v_thresh", "t_ref", "r_m", "tau_m", "tau_syn")
+# Brian2's lastspike of a neuron that never spiked
+_NEVER_SPIKED = -1e4
+
+
+class _SharedExact:
+    """Brian2's own ``exact`` integrator, its symbolic solution derived once per process.
+
+    Every twin group has the same equations (:data:`LIF_EQUATIONS`, all
+    parameters per-neuron constants), but Brian2 caches the solution per group
+    name and so redoes sympy's matrix exponential (about 1.5 s) for each group.
+    The abstract code is Brian2's, unchanged; it is only reused.
+    """
+
+    __name__ = "exact"
+
+    def __init__(self):
+        self._code = {}
+
+    def __call__(self, equations, variables=None, method_options=None):
+        key = (str(equations), repr(method_options))
+        if key not in self._code:
+            self._code[key] = brian2_exact(equations, variables, method_options)
+        return self._code[key]
+
+
+_EXACT = _SharedExact()
+
+
+def codeobj_class(target):
+    """The Brian2 code-object class of a code-generation target name (``"numpy"``, ``"cython"``)."""
+    names = sorted(t.class_name for t in codegen_targets if t.class_name)
+    for cls in codegen_targets:
+        if cls.class_name == target:
+            return cls
+    raise ValueError(f"target must be one of Brian2's code-generation targets {names}, got {target!r}")
+
+
+def check_brian2_setup():
+    """Refuse a standalone device; warn when Brian2 does not compute in float64."""
+    device = get_device()
+    if not isinstance(device, RuntimeDevice):
+        raise ValueError(
+            f"the Brian2 twin needs Brian2's runtime device, but the active device is {type(device).__name__}; "
+            "call brian2.set_device('runtime') first"
+        )
+    if b2.prefs.core.default_float_dtype is not np.float64:
+        warnings.warn(
+            f"Brian2's prefs.core.default_float_dtype is {b2.prefs.core.default_float_dtype}; "
+            "neuroimc computes in float64, so spikes will not be identical",
+            stacklevel=3,
+        )
+
+
+# --------------------------------------------------------------------------- snapshot
+@dataclass
+class Snapshot:
+    """A copy of what a network is at one moment: the starting point of its twin.
+
+    ``populations`` holds ``(population, label, v, I_syn, lastspike_steps)``,
+    ``sources`` ``(source, label)``, ``crossbars`` ``(crossbar, name, W)`` with
+    ``W`` the current jumps (amperes) the twin's synapses get.  ``step0`` is the
+    network's step at the snapshot, the twin's time 0.
+    """
+
+    dt: float
+    step0: int
+    populations: list
+    sources: list
+    crossbars: list
+    labels: dict  # id(object) -> label
+    taken: set  # Brian2 names in use
+
+
+def _identifier(name):
+    text = re.sub(r"[^0-9A-Za-z_]", "_", str(name)).strip("_") or "group"
+    return text if text[0].isalpha() else f"g_{text}"
+
+
+def _unique(base, taken):
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def _emission_order(net):
+    """Groups in the order neuroimc processes their spikes within a step."""
+    poisson = [s for s in net.sources if isinstance(s, PoissonSource)]
+    recorded = [s for s in net.sources if isinstance(s, SpikeSource)]
+    return net.populations + poisson + recorded
+
+
+def snapshot(net, weights="effective"):
+    """Copy the state and weights of ``net`` now (see :class:`Snapshot`).
+
+    ``weights``: ``"effective"`` (each crossbar's current jumps now),
+    ``"target"`` (the weights :func:`~neuroimc.brian.from_brian2` deployed, where
+    known, else effective) or a mapping ``{crossbar: W}`` (amperes) overriding
+    some crossbars.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a neuroimc Network, got {type(net).__name__}")
+    chosen = _choose_weights(net, weights)
+    taken = set()
+    labels = {id(g): _unique(_identifier(g.name), taken) for g in net.populations + net.sources}
+    step0 = int(round(net.t / net.dt))
+    pops = [
+        (p, labels[id(p)], p.v.copy(), p.I_syn.copy(), p.lastspike.copy()) for p in net.populations
+    ]
+    rank = {id(g): k for k, g in enumerate(_emission_order(net))}
+    order = sorted(range(len(net.crossbars)), key=lambda x: (rank[id(net.crossbars[x].pre)], x))
+    width = len(str(max(len(order) - 1, 0)))
+    xbars = [None] * len(order)
+    for r, x in enumerate(order):
+        xb = net.crossbars[x]
+        # the rank prefix makes Brian2 (which sorts pathways by name) apply them in neuroimc's order
+        name = _unique(f"xb{r:0{width}d}_{labels[id(xb.pre)]}_to_{labels[id(xb.post)]}", taken)
+        xbars[x] = (xb, name, chosen[x])
+    return Snapshot(
+        dt=net.dt,
+        step0=step0,
+        populations=pops,
+        sources=[(s, labels[id(s)]) for s in net.sources],
+        crossbars=xbars,
+        labels=labels,
+        taken=taken,
+    )
+
+
+def _choose_weights(net, weights):
+    if isinstance(weights, str):
+        if weights not in ("effective", "target"):
+            raise ValueError(f"weights must be 'effective', 'target' or a mapping {{crossbar: W}}, got {weights!r}")
+        if weights == "effective":
+            return [xb.weights().copy() for xb in net.crossbars]
+        out = []
+        for xb in net.crossbars:
+            W = target_weights(xb)
+            out.append(xb.weights().copy() if W is None else W.copy())
+        return out
+    if not hasattr(weights, "items"):
+        raise TypeError(
+            f"weights must be 'effective', 'target' or a mapping {{crossbar: W}}, got {type(weights).__name__}"
+        )
+    chosen = [xb.weights().copy() for xb in net.crossbars]
+    position = {id(xb): x for x, xb in enumerate(net.crossbars)}
+    for xb, W in weights.items():
+        if id(xb) not in position:
+            raise ValueError(f"weights: {xb!r} is not a crossbar of this network")
+        W = np.asarray(W, dtype=np.float64)
+        if W.shape != xb.shape:
+            raise ValueError(f"weights for {xb!r} must have shape {xb.shape}, got {W.shape}")
+        if not np.isfinite(W).all():
+            raise ValueError(f"weights for {xb!r} must be finite")
+        chosen[position[id(xb)]] = W.copy()
+    return chosen
+
+
+# --------------------------------------------------------------------------- twin
+@dataclass
+class Twin:
+    """A built Brian2 twin and handles on its parts (keyed by neuroimc labels)."""
+
+    network: object  # brian2.Network
+    groups: dict
+    spike_monitors: dict  # label -> brian2.SpikeMonitor
+    state_monitors: list  # (label, variable, record, brian2.StateMonitor)
+
+
+def source_replay(snap, source_spikes):
+    """Per source label: ``(indices, steps)`` to replay, steps counted from the snapshot.
+
+    ``source_spikes`` maps sources to a :class:`~neuroimc.SpikeMonitor` or an
+    ``(indices, times)`` pair (times in seconds of network time).  Recorded
+    sources not in it replay their own spikes.  Spikes before the snapshot are dropped.
+    """
+    given = {}
+    for src, spikes in (source_spikes or {}).items():
+        if not any(src is s for s, _ in snap.sources):
+            raise ValueError(f"source_spikes: {src!r} is not a source of this network")
+        if isinstance(spikes, SpikeMonitor):
+            if spikes.group is not src:
+                raise ValueError(f"source_spikes: the monitor given for {src!r} records {spikes.group!r}")
+            idx, steps = spikes.indices, spikes.steps
+        else:
+            try:
+                idx, times = spikes
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"source_spikes[{src!r}] must be a SpikeMonitor or an (indices, times) pair, got {spikes!r}"
+                ) from None
+            probe = SpikeSource(src.n, idx, times)  # validates and bins like the engine
+            idx, steps = probe.indices, probe.steps(snap.dt)
+        given[id(src)] = (np.asarray(idx, np.int64), np.asarray(steps, np.int64))
+    replay = {}
+    for src, label in snap.sources:
+        if id(src) in given:
+            idx, steps = given[id(src)]
+        elif isinstance(src, SpikeSource):
+            idx, steps = src.indices, src.steps(snap.dt)
+        else:
+            continue
+        keep = steps >= snap.step0
+        replay[label] = (idx[keep], steps[keep] - snap.step0)
+    return replay
+
+
+def build_twin(snap, replay, spike_groups, state_specs, target="numpy"):
+    """Build the Brian2 network of a :class:`Snapshot`.
+
+    ``replay``: per source label, ``(indices, steps)`` (see :func:`source_replay`);
+    ``spike_groups``: labels whose spikes are monitored; ``state_specs``:
+    ``(label, variable, record)`` triples for state monitors.
+    """
+    check_brian2_setup()
+    cls = codeobj_class(target)
+    dt = snap.dt * b2.second
+    groups = {}
+    for pop, label, v, I_syn, last in snap.populations:
+        G = b2.NeuronGroup(
+            pop.n,
+            LIF_EQUATIONS,
+            threshold=LIF_THRESHOLD,
+            reset=LIF_RESET,
+            refractory=LIF_REFRACTORY,
+            method=_EXACT,
+            dt=dt,
+            name=label,
+            codeobj_class=cls,
+        )
+        for p in _PARAMETERS:
+            setattr(G, p + "_", getattr(pop, p))
+        G.v_ = v
+        G.I_syn_ = I_syn
+        # refractoriness carries over: Brian2 derives it from lastspike at every step
+        G.lastspike_ = np.where(last == NEVER, _NEVER_SPIKED, (last - snap.step0) * snap.dt)
+        groups[label] = G
+    poisson_groups = []
+    for src, label in snap.sources:
+        if label in replay:
+            idx, steps = replay[label]
+            # grid times: Brian2 bins int((t + 1e-3 dt)/dt) back to exactly these steps
+            groups[label] = b2.SpikeGeneratorGroup(
+                src.n, idx, steps * snap.dt * b2.second, dt=dt, name=label, codeobj_class=cls
+            )
+        else:
+            poisson_groups.append(src.name)
+            groups[label] = b2.PoissonGroup(src.n, src.rate * b2.Hz, dt=dt, name=label, codeobj_class=cls)
+    if poisson_groups:
+        warnings.warn(
+            f"Poisson sources {poisson_groups} have no recorded spikes to replay: their twins are Brian2 "
+            "PoissonGroups with the same rates but other draws, so spikes will differ "
+            "(pass source_spikes, or use reference_run)",
+            stacklevel=3,
+        )
+    synapses = []
+    for xb, name, W in snap.crossbars:
+        S = b2.Synapses(
+            groups[snap.labels[id(xb.pre)]],
+            groups[snap.labels[id(xb.post)]],
+            "w : amp (constant)",
+            on_pre="I_syn_post += w",
+            dt=dt,
+            name=name,
+            codeobj_class=cls,
+        )
+        n_pre, n_post = W.shape
+        # row-major: every cell of the crossbar is a synapse
+        S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+        S.w_ = W.ravel()
+        synapses.append(S)
+    spike_monitors = {}
+    for label in spike_groups:
+        name = _unique(f"spikemon_{label}", snap.taken)
+        spike_monitors[label] = b2.SpikeMonitor(groups[label], name=name, codeobj_class=cls)
+    state_monitors = []
+    for label, variable, record in state_specs:
+        name = _unique(f"statemon_{label}_{variable}", snap.taken)
+        mon = b2.StateMonitor(groups[label], variable, record=np.asarray(record), dt=dt, name=name, codeobj_class=cls)
+        state_monitors.append((label, variable, np.asarray(record), mon))
+    objs = list(groups.values()) + synapses + list(spike_monitors.values()) + [m for *_, m in state_monitors]
+    return Twin(b2.Network(*objs), groups, spike_monitors, state_monitors)
+
+
+def to_brian2(net, source_spikes=None, weights="effective", target="numpy"):
+    """Build the Brian2 twin of ``net`` as it is now; returns a ``brian2.Network``.
+
+    Parameters
+    ----------
+    net : neuroimc.Network
+    source_spikes : mapping, optional
+        ``{source: SpikeMonitor or (indices, times)}``: spikes the twin's
+        sources replay (times in seconds of network time; spikes before
+        ``net.t`` are dropped).  Give the spikes neuroimc drew for each
+        :class:`~neuroimc.PoissonSource` to make the twin's input identical;
+        :func:`~neuroimc.brian.reference_run` does this for you.
+    weights : ``"effective"``, ``"target"`` or mapping
+        Synaptic weights of the twin: the crossbars' effective current jumps now
+        (default), the weights :func:`~neuroimc.brian.from_brian2` was asked to
+        deploy, or ``{crossbar: W}`` (amperes) for some crossbars.
+    target : str
+        Brian2 code-generation target of every object (default ``"numpy"``:
+        no compiler needed).
+
+    Brian2 object names: each population and source is named by its neuroimc
+    name made a valid, unique identifier (``net["exc"]``); crossbars
+    ``xbNN_<pre>_to_<post>``; monitors of ``net``'s monitors
+    ``spikemon_<group>`` and ``statemon_<group>_<variable>``.  Run it with
+    ``b2net.run(duration * brian2.second, namespace={})``: every constant is a
+    group parameter.
+    """
+    snap = snapshot(net, weights)
+    replay = source_replay(snap, source_spikes)
+    # the network's monitors (private lists: Network has no public accessor yet)
+    spike_groups = list(dict.fromkeys(snap.labels[id(m.group)] for m in net.spike_monitors))
+    state_specs = [(snap.labels[id(m.group)], m.variable, m.record) for m in net.state_monitors]
+    return build_twin(snap, replay, spike_groups, state_specs, target).network
