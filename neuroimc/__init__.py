@@ -9,6 +9,7 @@ from .crossbar import Crossbar
 from .devices import DeviceModel, available_devices, load_device
 from .periphery import ADC
 from .inputs import PoissonSource, SpikeSource
+from .learning import STDP
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
 from .neurons import LIFPopulation
@@ -22,6 +23,7 @@ __all__ = [
     "LIFPopulation",
     "Network",
     "PoissonSource",
+    "STDP",
     "SpikeMonitor",
     "SpikeSource",
     "StateMonitor",

@@ -118,6 +118,7 @@ class Crossbar:
         self._ir_factor = np.ones(1)
         self.pre = None
         self.post = None
+        self.plasticity = None
         self.seed = None
         self._state = None
         if seed is not None:
@@ -436,7 +437,11 @@ class Crossbar:
         n_pre, n_post = self._shape
         dev = self.device
         if self.r_wire > 0:
-            self._ir_factor = self._ir_attenuation()
+            factor = self._ir_attenuation()
+            if self._ir_factor.size == factor.size:
+                self._ir_factor[...] = factor  # in place: the engine may hold this array
+            else:
+                self._ir_factor = factor
         refresh_readout(n_pre, n_post, self.mapping == "reference", self._t_device, self._state, self._params,
                         self._scalars, self._ir_factor, self.v_read * self.gain, self.v_read**2 * dev.read.t_read,
                         self._w_eff.reshape(-1), self._sd, self._sd_ref, self._e_row)

@@ -5,14 +5,18 @@ contiguous arrays (each object's state becomes a view into them, so it stays
 inspectable and assignable) and advances time in chunks of many steps inside
 the compiled loop of :mod:`neuroimc.kernels.engine`.
 """
+import numba
 import numpy as np
+from numba.typed import List
 from tqdm.auto import tqdm
 
 from . import _checks
 from .crossbar import Crossbar
 from .energy import EnergyMonitor
 from .inputs import PoissonSource, SpikeSource
+from .learning import STDP
 from .kernels import engine
+from .kernels import plasticity
 from .kernels.device import normal_table
 from .kernels.random import new_stream
 from .monitors import SpikeMonitor, StateMonitor
@@ -25,6 +29,16 @@ _CROSSBAR_KEY = 1 << 20  # spawn keys of crossbars, apart from those of sources
 
 
 _NORMALS = []
+
+
+def _plastic_entry_type():
+    f8, i8 = np.zeros(1), np.zeros(1, np.int64)
+    state = (f8, f8, f8, i8, np.zeros(1, np.int8))
+    params = (f8,) * 8 + (i8, f8)
+    return numba.typeof((np.int64(0), f8, f8, f8, state, params, f8, f8, f8))
+
+
+_PLASTIC_ENTRY = _plastic_entry_type()
 
 
 def _normal_table():
@@ -97,14 +111,17 @@ class Network:
         self._packed = None
         return obj
 
-    def connect(self, pre, post, crossbar):
+    def connect(self, pre, post, crossbar, plasticity=None):
         """Connect ``pre`` (population or source) to ``post`` through ``crossbar``.
 
         Row ``i`` of the crossbar is ``pre``'s neuron ``i``, column ``j`` is
         ``post``'s neuron ``j``.  Any topology is allowed: several crossbars
         between the same groups, recurrent loops, a population onto itself.
-        Returns the crossbar.
+        ``plasticity`` (e.g. :class:`~neuroimc.STDP`) makes the crossbar learn
+        on chip.  Returns the crossbar.
         """
+        if plasticity is not None and not isinstance(plasticity, STDP):
+            raise TypeError(f"plasticity must be an STDP rule or None, got {type(plasticity).__name__}")
         self._check_member("pre", pre)
         self._check_member("post", post)
         if not isinstance(post, LIFPopulation):
@@ -122,6 +139,10 @@ class Network:
             crossbar._fabricate(np.random.SeedSequence(self.seed, spawn_key=(_CROSSBAR_KEY + len(self.crossbars),)))
         crossbar._age = crossbar._t_device - self.t  # its device clock runs on from here
         crossbar.pre, crossbar.post = pre, post
+        crossbar.plasticity = plasticity
+        if plasticity is not None:  # traces of this projection, per neuron (part of the state)
+            crossbar._pre_trace = np.zeros(pre.n)
+            crossbar._post_trace = np.zeros(post.n)
         self.crossbars.append(crossbar)
         self._packed = None
         return crossbar
@@ -195,6 +216,8 @@ class Network:
         if self._packed is None:
             self._packed = self._pack()
         pk = self._packed
+        for xb, consts in pk["plastic_consts"]:  # a crossbar may have rested (wait) since packing
+            consts[plasticity.C_AGE] = xb._age
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         n_rec = pk["st_node"].size
@@ -206,7 +229,8 @@ class Network:
                 record = pk["record_head"] + (pk["st_var"], pk["st_node"], st_buf)
                 pk["spk_count"][0] = 0
                 ran = engine.run_chunk(
-                    self._step, chunk, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"], record
+                    self._step, chunk, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"], record,
+                    pk["learning"],
                 )
                 self._hand_over(st_buf[:ran], ran)
                 if ran < chunk:  # spike buffer was full: make room and go on
@@ -255,6 +279,7 @@ class Network:
         recorded = (steps[order], nodes[order], np.zeros(1, np.int64))
 
         synapses = self._pack_synapses(node0, n_nodes)
+        learning, plastic_consts = self._pack_learning(dt)
 
         watch = np.zeros(n_nodes, dtype=np.bool_)
         for m in self._spike_monitors:
@@ -275,6 +300,8 @@ class Network:
             "spk_count": spk_count,
             "st_var": st_var,
             "st_node": st_node,
+            "learning": learning,
+            "plastic_consts": plastic_consts,
         }
 
     @staticmethod
@@ -416,6 +443,39 @@ class Network:
             _normal_table(),
             grp_spikes,
         )
+
+    def _pack_learning(self, dt):
+        """Typed list of the plastic crossbars for the kernel, and where their outputs live."""
+        groups = self.populations + self.sources
+        gid = {id(g): k for k, g in enumerate(groups)}
+        entries, consts_of = [], []
+        xb_plastic = np.full(len(self.crossbars), -1, np.int64)
+        incoming = [[] for _ in groups]
+        for x, xb in enumerate(self.crossbars):
+            if xb.plasticity is None:
+                continue
+            dev = xb.device
+            consts = np.zeros(plasticity.N_CONSTS)
+            consts[plasticity.C_SCALE] = xb.v_read * xb.gain
+            consts[plasticity.C_E_SCALE] = xb.v_read**2 * dev.read.t_read
+            consts[plasticity.C_SPAN] = dev.g_range * (1.0 if xb.mapping == "differential" else 0.5)
+            consts[plasticity.C_AGE] = xb._age
+            consts[plasticity.C_P_LTP] = dev.pulse.n_pulses_ltp
+            consts[plasticity.C_P_LTD] = dev.pulse.n_pulses_ltd
+            consts[plasticity.C_REFERENCE] = xb.mapping == "reference"
+            consts[plasticity.C_N_PRE], consts[plasticity.C_N_POST] = xb.shape
+            consts[plasticity.C_DT] = dt
+            xb_plastic[x] = len(entries)
+            entries.append((np.int64(x), xb.plasticity.table(dt), xb._pre_trace, xb._post_trace, xb._state,
+                            xb._params, xb._scalars, xb._ir_factor, consts))
+            consts_of.append((xb, consts))
+            incoming[gid[id(xb.post)]].append(x)
+        typed = List.empty_list(_PLASTIC_ENTRY)
+        for e in entries:
+            typed.append(e)
+        ptr = np.concatenate([[0], np.cumsum([len(o) for o in incoming])]).astype(np.int64)
+        pin = np.array([x for o in incoming for x in o], np.int64)
+        return (typed, xb_plastic, ptr, pin), consts_of
 
     def _hand_over(self, st_buf, ran):
         """Give each monitor its part of what the kernel recorded in the last chunk."""

@@ -21,6 +21,7 @@ and spikes of monitored nodes are appended to the spike buffer.
 import numpy as np
 from numba import njit
 
+from .plasticity import decay_traces, on_post, on_pre
 from .random import geometric_failures, next_u64, normal, uniform
 
 V_VAR = 0  # codes of recordable state variables
@@ -102,7 +103,7 @@ def _convert(synapses, I):
 
 
 @njit(cache=True, error_model="numpy")
-def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
+def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, learning):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
 
     Returns early (fewer steps) only when the spike buffer could not hold one
@@ -114,6 +115,10 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
     node_group, grp_xb_ptr, grp_xb = synapses[0], synapses[1], synapses[2]
     xb_lsb, grp_spikes = synapses[16], synapses[26]
     spike_watch, spk_node, spk_step, spk_count, st_var, st_node, st_buf = record
+    plastic, xb_plastic, grp_pin_ptr, grp_pin = learning
+    w, xb_w0, xb_sd0, sd, xb_e0, e_row, xb_rng = (synapses[7], synapses[6], synapses[9], synapses[10], synapses[13],
+                                                  synapses[14], synapses[24])
+    any_plastic = len(plastic) > 0
     any_adc = False
     for x in range(xb_lsb.size):
         any_adc = any_adc or xb_lsb[x] > 0.0
@@ -131,7 +136,9 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
             k = st_node[r]
             st_buf[s, r] = v[k] if st_var[r] == V_VAR else I[k]
 
-        # 2.+3. groups and thresholds (independent per neuron, so fused)
+        # 2.+3. groups (plasticity traces decay too) and thresholds (independent per neuron, so fused)
+        if any_plastic:
+            decay_traces(plastic)
         ns = 0
         for k in range(n_neurons):
             i_k = I[k]
@@ -166,15 +173,30 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record):
             p += 1
         ev_ptr[0] = p
 
-        # 4. synapses: one row read per spiking node and outgoing crossbar
+        # 4. synapses, Brian2's order: every "pre" pathway (row reads, then STDP along the row) before
+        #    any "post" pathway (STDP down the columns of the neurons that spiked)
         for q in range(ns):
             node = spikes[q]
             g = node_group[node]
             grp_spikes[g] += 1
             for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
-                _read_row(grp_xb[e], node, synapses, I)
+                x = grp_xb[e]
+                _read_row(x, node, synapses, I)
+                if xb_plastic[x] >= 0:
+                    on_pre(plastic[xb_plastic[x]], node - synapses[3][x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                           xb_e0[x], xb_rng[x])
         if any_adc:
             _convert(synapses, I)
+        if any_plastic:
+            for q in range(ns):
+                node = spikes[q]
+                if node >= n_neurons:
+                    continue
+                g = node_group[node]
+                for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
+                    x = grp_pin[e]
+                    on_post(plastic[xb_plastic[x]], node - synapses[4][x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                            xb_e0[x], xb_rng[x])
 
         # 5. resets, then spike monitors
         c = spk_count[0]

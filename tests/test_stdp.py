@@ -1,0 +1,174 @@
+"""On-chip STDP: Brian2 agreement with ideal devices; pulses, wear and energy with real cards."""
+import numpy as np
+import pytest
+
+import neuroimc as ni
+from neuroimc.devices import Conductance, DeviceModel, Endurance, PulseResponse
+from neuroimc.units import Mohm, mV, ms, pA, second
+
+from brian2_reference import LIF_EQS, poisson_spike_trains
+
+DT = 0.1 * ms
+N_IN, N = 200, 30
+LIF = dict(tau_m=20 * ms, v_rest=-65 * mV, v_reset=-65 * mV, v_thresh=-50 * mV, t_ref=2 * ms, tau_syn=5 * ms,
+           r_m=100 * Mohm)
+W_SCALE = 60 * pA
+
+
+def build_neuroimc(rule, w0, in_idx, in_times, device="ideal", seed=1):
+    net = ni.Network(dt=DT, seed=seed)
+    src = net.add(ni.SpikeSource(N_IN, indices=in_idx, times=in_times))
+    pop = net.add(ni.LIFPopulation(N, **LIF))
+    xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * W_SCALE, device=device, w_max=W_SCALE, seed=seed),
+                     plasticity=rule)
+    return net, src, pop, xb
+
+
+def run_brian2(rule, w0, in_idx, in_times, duration):
+    import brian2 as b2
+
+    b2.prefs.codegen.target = "numpy"
+    inp = b2.SpikeGeneratorGroup(N_IN, in_idx, in_times * b2.second, dt=DT * b2.second)
+    G = b2.NeuronGroup(N, LIF_EQS, threshold="v > v_thresh", reset="v = v_reset", refractory=LIF["t_ref"] * b2.second,
+                       method="exact", dt=DT * b2.second)
+    for k in ("v_rest", "v_reset", "v_thresh"):
+        setattr(G, k, LIF[k] * b2.volt)
+    G.r_m, G.tau_m, G.tau_syn = LIF["r_m"] * b2.ohm, LIF["tau_m"] * b2.second, LIF["tau_syn"] * b2.second
+    G.v = LIF["v_rest"] * b2.volt
+    pre_trace = "apre = a_pre" if rule.pairing == "nearest" else "apre += a_pre"
+    post_trace = "apost = a_post" if rule.pairing == "nearest" else "apost += a_post"
+    if rule.rule == "additive":
+        dep, pot = "w = clip(w + apost, w_min, w_max)", "w = clip(w + apre, w_min, w_max)"
+    else:
+        dep = "w = clip(w + apost * (w - w_min), w_min, w_max)"
+        pot = "w = clip(w + apre * (w_max - w), w_min, w_max)"
+    S = b2.Synapses(inp, G, """w : 1
+                    dapre/dt = -apre / tau_pre : 1 (event-driven)
+                    dapost/dt = -apost / tau_post : 1 (event-driven)""",
+                    on_pre=f"I_syn_post += w * w_scale\n{pre_trace}\n{dep}",
+                    on_post=f"{post_trace}\n{pot}",
+                    namespace=dict(a_pre=rule.a_pre, a_post=rule.a_post, w_min=rule.w_min, w_max=rule.w_max,
+                                   tau_pre=rule.tau_pre * b2.second, tau_post=rule.tau_post * b2.second,
+                                   w_scale=W_SCALE * b2.amp), dt=DT * b2.second)
+    ii, jj = np.nonzero(np.ones((N_IN, N), bool))
+    S.connect(i=ii, j=jj)
+    S.w = w0[ii, jj]
+    mon = b2.SpikeMonitor(G)
+    b2.Network(inp, G, S, mon).run(duration * b2.second)
+    w = np.zeros((N_IN, N))
+    w[np.asarray(S.i), np.asarray(S.j)] = np.asarray(S.w)
+    steps = np.round(np.asarray(mon.t / b2.second) / DT).astype(np.int64)
+    return sorted(zip(steps.tolist(), np.asarray(mon.i).tolist())), w
+
+
+@pytest.mark.parametrize("rule", [
+    ni.STDP(tau_pre=20 * ms, tau_post=20 * ms, a_pre=0.01, a_post=-0.0105, w_max=1.0),
+    ni.STDP(tau_pre=16.8 * ms, tau_post=33.7 * ms, a_pre=0.02, a_post=-0.015, w_max=0.8, rule="soft_bound"),
+    ni.STDP(tau_pre=20 * ms, tau_post=20 * ms, a_pre=0.01, a_post=-0.0105, w_max=1.0, pairing="nearest"),
+], ids=["additive", "soft_bound", "nearest"])
+def test_stdp_matches_brian2_with_ideal_devices(rule):
+    pytest.importorskip("brian2")
+    duration = 1.0 * second
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, duration, DT, seed=31)
+    w0 = np.random.default_rng(32).uniform(0.2, 0.8, (N_IN, N))
+    net, src, pop, xb = build_neuroimc(rule, w0, in_idx, in_times)
+    spikes = net.monitor_spikes(pop)
+    net.run(duration, progress=False)
+    b2_spikes, b2_w = run_brian2(rule, w0, in_idx, in_times, duration)
+    ours = sorted(zip(spikes.steps.tolist(), spikes.indices.tolist()))
+    assert len(ours) > 200  # active enough for learning to matter
+    assert ours == b2_spikes
+    w = xb.weights() / W_SCALE
+    assert np.abs(w - w0).max() > 0.05  # the weights really moved
+    np.testing.assert_allclose(w, b2_w, rtol=1e-6, atol=1e-9)
+
+
+def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P):
+    """Independent replay of the rule on a linear, noiseless device: expected pulses and final weights."""
+    decay_pre, decay_post = np.exp(-DT / rule.tau_pre), np.exp(-DT / rule.tau_post)
+    x, y = np.zeros(w0.shape[0]), np.zeros(w0.shape[1])
+    w = w0.copy()
+    pulses = np.zeros(w0.shape, np.int64)
+    pre_at = {t: [] for t in range(n_steps)}
+    post_at = {t: [] for t in range(n_steps)}
+    for t, i in pre_spikes:
+        pre_at[t].append(i)
+    for t, j in post_spikes:
+        post_at[t].append(j)
+
+    def program(i, j, target):
+        n = int(np.floor(abs(target - w[i, j]) * P + 0.5))
+        pulses[i, j] += n
+        w[i, j] = np.clip(w[i, j] + np.sign(target - w[i, j]) * n / P, 0.0, 1.0)
+
+    for t in range(n_steps):
+        x *= decay_pre
+        y *= decay_post
+        for i in pre_at[t]:
+            x[i] += rule.a_pre
+            for j in range(w.shape[1]):
+                program(i, j, np.clip(w[i, j] + y[j], rule.w_min, rule.w_max))
+        for j in post_at[t]:
+            y[j] += rule.a_post
+            for i in range(w.shape[0]):
+                program(i, j, np.clip(w[i, j] + x[i], rule.w_min, rule.w_max))
+    return pulses, w
+
+
+def test_pulse_counts_equal_what_the_rule_asked_for():
+    P = 50
+    dev = DeviceModel("lin", conductance=Conductance(0.0, 50e-6),
+                      pulse=PulseResponse("linear", n_pulses_ltp=P, n_pulses_ltd=P))
+    rule = ni.STDP(tau_pre=20 * ms, tau_post=20 * ms, a_pre=0.05, a_post=-0.05)
+    n_in, duration = 40, 0.5 * second
+    in_idx, in_times = poisson_spike_trains(n_in, 30.0, duration, DT, seed=41)
+    w0 = np.random.default_rng(42).integers(10, 40, (n_in, N)) / P  # on the pulse grid
+    net = ni.Network(dt=DT, seed=1)
+    src = net.add(ni.SpikeSource(n_in, indices=in_idx, times=in_times))
+    pop = net.add(ni.LIFPopulation(N, **LIF))
+    xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * 2 * W_SCALE, device=dev, w_max=2 * W_SCALE, seed=1),
+                     plasticity=rule)
+    deployed = xb.pulse_counts("plus").copy()
+    s_in, s_out = net.monitor_spikes(src), net.monitor_spikes(pop)
+    net.run(duration, progress=False)
+    assert len(s_out) > 100
+    expected, w_expected = replay_pulses(rule, w0, zip(s_in.steps, s_in.indices), zip(s_out.steps, s_out.indices),
+                                         int(round(duration / DT)), P)
+    assert expected.sum() > 1000
+    np.testing.assert_array_equal(xb.pulse_counts("plus") - deployed, expected)
+    np.testing.assert_allclose(xb.weights() / (2 * W_SCALE), w_expected, atol=1e-9)
+    assert np.all(xb.pulse_counts("minus") == 0)  # a bidirectional device learns on G+ alone
+
+
+def test_learning_wears_devices_out_exactly_at_their_limits():
+    dev = DeviceModel("weak", conductance=Conductance(0.0, 50e-6),
+                      pulse=PulseResponse("linear", n_pulses_ltp=20, n_pulses_ltd=20),
+                      endurance=Endurance(cycles_mean=60, cycles_log_sigma=0.3, failure_mode="stuck_low"))
+    rule = ni.STDP(a_pre=0.05, a_post=-0.05)
+    in_idx, in_times = poisson_spike_trains(N_IN, 30.0, 0.5, DT, seed=51)
+    w0 = np.full((N_IN, N), 0.5)
+    net, src, pop, xb = build_neuroimc(rule, w0, in_idx, in_times, device=dev)
+    energy = net.monitor_energy()
+    pulses_before = xb.write_pulses
+    net.run(0.5 * second, progress=False)
+    limits = xb.device_parameters()["endurance"]
+    counts = np.concatenate([xb.pulse_counts("plus").ravel(), xb.pulse_counts("minus").ravel()])
+    worn = xb.status() >= ni.kernels.device.WORN_LOW
+    np.testing.assert_array_equal(worn, counts > limits)
+    assert 0.05 < xb.failed().mean() < 1.0
+    assert energy.report().breakdown["writes"] == pytest.approx(
+        (xb.write_pulses - pulses_before) * dev.write.energy_per_pulse)
+
+
+def test_stdp_rule_validation():
+    with pytest.raises(ValueError, match="tau_pre must be > 0"):
+        ni.STDP(tau_pre=0.0)
+    with pytest.raises(ValueError, match=r"rule must be one of \['additive', 'soft_bound'\]"):
+        ni.STDP(rule="hebbian")
+    with pytest.raises(ValueError, match="w_max must be <= 1.0"):
+        ni.STDP(w_max=2.0)
+    net = ni.Network()
+    src = net.add(ni.PoissonSource(3, rate=10.0))
+    pop = net.add(ni.LIFPopulation(2, **LIF))
+    with pytest.raises(TypeError, match="plasticity must be an STDP rule"):
+        net.connect(src, pop, ni.Crossbar.from_weights(np.ones((3, 2)) * pA), plasticity="stdp")
