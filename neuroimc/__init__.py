@@ -4,7 +4,7 @@ LIF populations exchange spikes through crossbars of memristive devices; a
 spike is a read pulse on a crossbar row whose column currents charge the
 target neurons.  The time-step loop runs compiled (numba) and event-driven.
 """
-from . import energy, plot, units
+from . import datasets, encoding, energy, plot, readout, units
 from .crossbar import Crossbar
 from .devices import DeviceModel, available_devices, load_device
 from .periphery import ADC

@@ -82,7 +82,11 @@ def real_array(name, value, *, shape=None, ndim=None, low=None, high=None, low_o
 
 def per_neuron(name, value, n, *, low=None, low_open=False):
     """A scalar or a length-``n`` array, returned as a float64 array of length ``n``."""
-    if np.ndim(value) == 0:
+    try:
+        scalar = np.ndim(value) == 0
+    except ValueError:  # ragged nested sequences
+        raise TypeError(f"{name} must be a scalar or have shape ({n},), got a ragged sequence {_show(value)}") from None
+    if scalar:
         real(name, value, low=low, low_open=low_open)
     arr = real_array(name, value, low=low, low_open=low_open)
     if arr.ndim == 0:
@@ -93,6 +97,10 @@ def per_neuron(name, value, n, *, low=None, low_open=False):
 
 
 def choice(name, value, allowed):
-    if value not in allowed:
+    try:
+        known = value in allowed
+    except TypeError:  # unhashable (a list...): not one of the allowed keys
+        known = False
+    if not known:
         raise ValueError(f"{name} must be one of {sorted(allowed)}, got {_show(value)}")
     return value

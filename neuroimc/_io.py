@@ -10,6 +10,13 @@ def write_atomic(path, data, mode="w"):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        # mkstemp creates 0600; keep an existing file's mode, else the usual umask-based one
+        if os.path.exists(path):
+            os.fchmod(fd, os.stat(path).st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, mode) as fh:
             fh.write(data)
             fh.flush()

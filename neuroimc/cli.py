@@ -111,8 +111,10 @@ def run_validate(args):
 
 
 # --------------------------------------------------------------------------- main
+from .sweep.command import add_sweep_parser  # noqa: E402  (importing it does not import dask)
+
 #: one registration function per subcommand
-SUBCOMMANDS = (add_validate_parser,)
+SUBCOMMANDS = (add_validate_parser, add_sweep_parser)
 
 
 def build_parser():

@@ -88,8 +88,11 @@ class Crossbar:
         self.ir_drop = _checks.choice("ir_drop", ir_drop, {"fast", "exact"})
         self.deployment = None  # ProgramReport of a "verify" deployment
         g_plus, g_minus = self._checked_targets(g_plus, g_minus, dev, self.mapping)
-        self.v_read = dev.v_read if v_read is None else _checks.positive("v_read", v_read)
+        self.v_read = dev.v_read if v_read is None else _checks.real("v_read", v_read, low=1e-6, high=100.0)
         self.gain = _checks.positive("gain", gain)
+        if not np.isfinite(self.v_read * self.gain * dev.g_range):
+            raise ValueError(f"gain = {gain} gives a non-finite current jump per device "
+                             f"(V_read * gain * (g_max - g_min)); use a smaller gain")
         if adc is not None and not isinstance(adc, ADC):
             raise TypeError(f"adc must be an ADC or None, got {type(adc).__name__}")
         self.adc = adc
@@ -156,11 +159,14 @@ class Crossbar:
         w_max = _checks.positive("w_max", w_max)
         if largest > w_max * (1 + 1e-12):
             raise ValueError(f"max|W| = {largest} A exceeds w_max = {w_max} A; raise w_max or scale W")
-        v_read = dev.v_read if v_read is None else _checks.positive("v_read", v_read)
+        v_read = dev.v_read if v_read is None else _checks.real("v_read", v_read, low=1e-6, high=100.0)
         _checks.choice("mapping", mapping, {"differential", "reference"})
         g_plus, g_minus = cls._targets_for(W / w_max, dev, mapping)
         span = 1.0 if mapping == "differential" else 0.5
         gain = w_max / (v_read * dev.g_range * span)
+        if not np.isfinite(gain):
+            raise ValueError(f"w_max = {w_max} A is too large for the {dev.name!r} device window "
+                             f"(the periphery gain would be {gain}); scale W down")
         return cls(g_plus, g_minus, device=dev, v_read=v_read, gain=gain, mapping=mapping, seed=seed,
                    adc=adc, tile=tile, deploy=deploy, r_wire=r_wire, ir_drop=ir_drop)
 

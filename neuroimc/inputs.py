@@ -28,9 +28,24 @@ class PoissonSource:
     """
 
     def __init__(self, n, rate, name=None):
-        self.n = _checks.integer("n", n, low=1)
-        self.rate = _checks.per_neuron("rate", rate, self.n, low=0.0)
+        self.n = _checks.integer("n", n, low=1, high=2**40)
+        self._rate = _checks.per_neuron("rate", rate, self.n, low=0.0)
+        self._on_rate_change = None  # set by the network once it has packed this source
         self.name = name or f"poisson{self.n}"
+
+    @property
+    def rate(self):
+        """Firing rate of each input, Hz (read-only view; assign to change it between runs)."""
+        view = self._rate.view()
+        view.flags.writeable = False
+        return view
+
+    @rate.setter
+    def rate(self, value):
+        rate = _checks.per_neuron("rate", value, self.n, low=0.0)
+        if self._on_rate_change is not None:
+            self._on_rate_change(rate)  # validates against dt and updates the packed arrays
+        self._rate = rate
 
     def __repr__(self):
         return f"PoissonSource({self.n}, name={self.name!r})"
@@ -55,8 +70,11 @@ class SpikeSource:
     """
 
     def __init__(self, n, indices, times, name=None):
-        self.n = _checks.integer("n", n, low=1)
-        idx = np.asarray(indices)
+        self.n = _checks.integer("n", n, low=1, high=2**40)
+        try:
+            idx = np.asarray(indices)
+        except ValueError:  # ragged nested sequences
+            raise TypeError(f"indices must be a 1-d sequence of integers, got {_checks._show(indices)}") from None
         if idx.ndim != 1:
             raise ValueError(f"indices must be 1-dimensional, got shape {idx.shape}")
         if idx.size and not np.issubdtype(idx.dtype, np.integer):
@@ -74,7 +92,13 @@ class SpikeSource:
 
     def steps(self, dt):
         """Step index of every spike for time step ``dt`` (checked: one spike per input per step)."""
-        steps = np.asarray((self.times + 1e-3 * dt) / dt).astype(np.int64)
+        steps = (self.times + 1e-3 * dt) / dt
+        if steps.size and not steps.max() < 2**62:
+            k = int(np.argmax(steps))
+            raise ValueError(
+                f"times: spike at t = {self.times[k]} s is beyond 2**62 time steps of dt = {dt} s"
+            )
+        steps = steps.astype(np.int64)
         order = np.lexsort((self.indices, steps))
         s, i = steps[order], self.indices[order]
         dup = (np.diff(s) == 0) & (np.diff(i) == 0)

@@ -168,7 +168,10 @@ class Network:
         if record is True:
             idx = np.arange(population.n)
         else:
-            idx = np.asarray(record)
+            try:
+                idx = np.asarray(record)
+            except ValueError:  # ragged nested sequences
+                raise TypeError(f"record must be True or a 1-d sequence of neuron indices, got {record!r}") from None
             if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
                 raise TypeError(f"record must be True or a 1-d sequence of neuron indices, got {record!r}")
             if idx.size and (idx.min() < 0 or idx.max() >= population.n):
@@ -210,6 +213,13 @@ class Network:
     def run(self, duration, progress=True):
         """Advance the network by ``duration`` seconds (a whole number of steps)."""
         duration = _checks.non_negative("duration", duration)
+        if not duration / self.dt < 2**62:  # also catches inf from a finite duration and a tiny dt
+            raise ValueError(
+                f"duration = {duration} s is {duration / self.dt:.3g} time steps of dt = {self.dt} s; "
+                "at most 2**62 steps are allowed"
+            )
+        if not isinstance(progress, (bool, np.bool_, int, np.integer)):
+            raise TypeError(f"progress must be True or False, got {_checks._show(progress)}")
         n_steps = int(round(duration / self.dt))
         if abs(n_steps * self.dt - duration) > 1e-6 * self.dt:
             raise ValueError(f"duration must be a whole number of time steps dt = {self.dt} s, got {duration} s")
@@ -330,19 +340,21 @@ class Network:
             cat((a[3] for a in props), np.int64),
         )
 
+    @staticmethod
+    def _bernoulli(source, rate, dt):
+        """Per-step spike probabilities of a Poisson source: (largest, acceptance per input for thinning)."""
+        p = rate * dt
+        if p.max() > 1.0:
+            raise ValueError(
+                f"rate of {source.name} must satisfy rate * dt <= 1 (at most one spike per step); "
+                f"got rate {rate.max()} Hz with dt = {dt} s"
+            )
+        pm = float(p.max())
+        return pm, (p / pm if pm > 0 else np.zeros_like(p))
+
     def _pack_poisson(self, node0, dt):
         srcs = [s for s in self.sources if isinstance(s, PoissonSource)]
-        p_max, accept = [], []
-        for s in srcs:
-            p = s.rate * dt
-            if p.max() > 1.0:
-                raise ValueError(
-                    f"rate of {s.name} must satisfy rate * dt <= 1 (at most one spike per step); "
-                    f"got rate {s.rate.max()} Hz with dt = {dt} s"
-                )
-            pm = float(p.max())
-            p_max.append(pm)
-            accept.append(p / pm if pm > 0 else np.zeros_like(p))
+        p_max, accept = zip(*[self._bernoulli(s, s._rate, dt) for s in srcs]) if srcs else ((), ())
         rng = np.array([s._rng for s in srcs], dtype=np.uint64).reshape(len(srcs), 4)
         skip = np.array([s._skip[0] for s in srcs], dtype=np.int64)
         for g, s in enumerate(srcs):  # streams continue where they were, as views
@@ -350,16 +362,28 @@ class Network:
         sizes = np.array([s.n for s in srcs], np.int64)
         with np.errstate(divide="ignore"):  # p = 1 gives log(0) = -inf, handled by the kernel
             log1m_p = np.log1p(-np.array(p_max, np.float64))
-        return (
-            np.array([node0[id(s)] for s in srcs], np.int64),
-            sizes,
-            log1m_p,
-            np.array([bool((a < 1.0).any()) for a in accept], np.bool_),
-            np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if srcs else np.zeros(0, np.int64),
-            np.concatenate(accept + [np.zeros(0)]),
-            skip,
-            rng,
-        )
+        accept0 = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if srcs else np.zeros(0, np.int64)
+        thin = np.array([bool((a < 1.0).any()) for a in accept], np.bool_)
+        flat_accept = np.concatenate(list(accept) + [np.zeros(0)])
+        for g, s in enumerate(srcs):
+            s._on_rate_change = self._rate_updater(g, s, log1m_p, thin, flat_accept[accept0[g] : accept0[g] + s.n], skip)
+        return (np.array([node0[id(s)] for s in srcs], np.int64), sizes, log1m_p, thin, accept0, flat_accept, skip,
+                rng)
+
+    def _rate_updater(self, g, source, log1m_p, thin, accept, skip):
+        """New rates for packed source ``g``: rewrite its arrays in place, redraw its pending gap.
+
+        Gaps between Bernoulli successes are memoryless, so drawing the next gap
+        afresh under the new probability continues the exact process.
+        """
+        def update(rate):
+            pm, acc = self._bernoulli(source, rate, self.dt)
+            with np.errstate(divide="ignore"):
+                log1m_p[g] = np.log1p(-pm)
+            thin[g] = bool((acc < 1.0).any())
+            accept[...] = acc
+            skip[g] = -1
+        return update
 
     def _pack_synapses(self, node0, n_nodes):
         groups = self.populations + self.sources

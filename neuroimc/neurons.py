@@ -28,6 +28,8 @@ from . import _checks
 # lastspike of a neuron that never spiked: far enough in the past to never be
 # refractory, small enough that step differences cannot overflow int64
 NEVER = -(2**40)
+#: longest refractory period in steps: shorter than the distance of NEVER to any reachable step
+MAX_REF_STEPS = 2**39
 
 
 def brian2_timestep(t, dt):
@@ -59,7 +61,7 @@ class LIFPopulation:
     """
 
     def __init__(self, n, tau_m, v_rest, v_reset, v_thresh, t_ref, tau_syn, r_m, v_init=None, name=None):
-        self.n = _checks.integer("n", n, low=1)
+        self.n = _checks.integer("n", n, low=1, high=2**40)
         self.tau_m = _checks.per_neuron("tau_m", tau_m, self.n, low=0.0, low_open=True)
         self.v_rest = _checks.per_neuron("v_rest", v_rest, self.n)
         self.v_reset = _checks.per_neuron("v_reset", v_reset, self.n)
@@ -112,14 +114,29 @@ class LIFPopulation:
         the refractory period in whole steps (Brian2's ``timestep(t_ref, dt)``).
         """
         tm, ts = self.tau_m, self.tau_syn
-        a_vv = np.exp(-dt / tm)
-        a_ii = np.exp(-dt / ts)
-        x = dt * (ts - tm) / (tm * ts)
-        safe_x = np.where(x == 0.0, 1.0, x)
-        # tau_s/(tau_s - tau_m) * (e^{-dt/ts} - e^{-dt/tm}) = e^{-dt/tm} * (dt/tm) * expm1(x)/x
-        ratio = np.where(x == 0.0, 1.0, np.expm1(safe_x) / safe_x)
-        a_vi = self.r_m * (dt / tm) * a_vv * ratio
-        return a_vv, a_vi, a_ii, brian2_timestep(self.t_ref, dt)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            y = dt / tm  # may be inf for tau_m << dt: exp(-inf) = 0 is then right
+            a_vv = np.exp(-y)
+            a_ii = np.exp(-dt / ts)
+            # x = dt (ts - tm)/(tm ts), written without the product tm*ts, which can leave the double range
+            x = y - dt / ts
+            # a_vI = r_m ts/(ts - tm) (a_ii - a_vv) in two forms, each accurate where the other is not:
+            # near ts = tm, r_m (dt/tm) e^{-dt/tm} expm1(x)/x (no cancellation, limit 1 at x = 0);
+            # elsewhere the difference itself (no expm1 overflow when tau_m << dt).  nan x (both dt/tau
+            # infinite) takes the far form.
+            near = np.abs(x) < 0.5
+            safe_x = np.where(near & (x != 0.0), x, 1.0)
+            ratio = np.where(x == 0.0, 1.0, np.expm1(safe_x) / safe_x)
+            y_avv = np.where(np.isinf(y), 0.0, y * a_vv)  # y e^{-y} -> 0 as y -> inf
+            near_form = self.r_m * (y_avv * ratio)
+            far_form = self.r_m * ((ts / (ts - np.where(near, 0.0, tm))) * (a_ii - a_vv))
+            # far apart with equal exponentials means both underflowed: so does a_vI
+            far_form = np.where(a_ii == a_vv, 0.0, far_form)
+            a_vi = np.where(near, near_form, far_form)
+            # a step count beyond MAX_REF_STEPS would make a neuron that never spiked (lastspike = NEVER)
+            # look refractory, and beyond int64 wraps negative; capped, it means "for ever" either way
+            ref_steps = np.minimum((self.t_ref + 1e-3 * dt) / dt, MAX_REF_STEPS).astype(np.int64)
+        return a_vv, a_vi, a_ii, ref_steps
 
     def __repr__(self):
         return f"LIFPopulation({self.n}, name={self.name!r})"

@@ -1,12 +1,14 @@
-"""Plots of runs: spike rasters and state traces.
+"""Plots of runs, devices and learning: rasters, traces, device curves, wear, energy, receptive fields.
 
 Functions draw into a given matplotlib ``Axes`` or, without one, into a new
 ``Figure`` that is not attached to any GUI backend, so they work headless (no
 display, no pyplot state).  Save with ``ax.figure.savefig("raster.png")``.
 """
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from . import _checks
 from .units import ms
 
 
@@ -129,4 +131,92 @@ def energy_breakdown(report, ax=None, title=None):
     ax.set_xscale("log")
     ax.set_xlabel("energy (J)")
     ax.set_title(title or f"total {report.total:.3g} J, {report.sops_per_joule:.3g} synaptic ops/J")
+    return ax
+
+
+def tile(weights, image_shape, ncols=None, gap=1, fill=np.nan):
+    """Mosaic of the columns of ``weights`` as images: neuron ``j`` is tile ``(j // ncols, j % ncols)``.
+
+    ``weights`` is ``(n_inputs, n_neurons)`` in crossbar orientation (rows = inputs), and input
+    ``i`` is pixel ``np.unravel_index(i, image_shape)`` (C order, as the encoders flatten).
+    Tiles are separated by ``gap`` pixels of ``fill``; unused tiles are ``fill``.
+    Returns the 2-D mosaic array.
+    """
+    w = _checks.real_array("weights", weights, ndim=2)
+    shape = tuple(_checks.integer("image_shape", s, low=1) for s in image_shape)
+    if len(shape) != 2:
+        raise ValueError(f"image_shape must be (height, width), got {image_shape!r}")
+    h, wd = shape
+    n_inputs, n = w.shape
+    if n_inputs != h * wd:
+        raise ValueError(f"weights must have image_shape {shape} = {h * wd} rows (inputs), got {n_inputs}")
+    if n == 0:
+        raise ValueError("weights must have at least one column (neuron), got 0")
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else _checks.integer("ncols", ncols, low=1)
+    gap = _checks.integer("gap", gap, low=0)
+    nrows = -(-n // ncols)
+    mosaic = np.full((nrows * (h + gap) - gap, ncols * (wd + gap) - gap), fill, dtype=np.float64)
+    for j in range(n):
+        r, c = divmod(j, ncols)
+        mosaic[r * (h + gap): r * (h + gap) + h, c * (wd + gap): c * (wd + gap) + wd] = w[:, j].reshape(h, wd)
+    return mosaic
+
+
+def receptive_fields(weights, image_shape, ax=None, ncols=None, cmap="hot_r", unit=1.0, unit_label=None,
+                     title=None):
+    """Grid of every neuron's input weights drawn as an image (Diehl & Cook's Fig. 2).
+
+    Parameters
+    ----------
+    weights : array (n_inputs, n_neurons)
+        E.g. ``crossbar.weights()`` of the input -> excitatory crossbar (amperes per spike).
+    image_shape : (height, width)
+        ``height * width == n_inputs``.
+    ax : matplotlib Axes, optional
+        Draw the mosaic into it; without one a new headless Figure is made.
+    ncols : int, optional
+        Tiles per row (default ``ceil(sqrt(n_neurons))``).
+    cmap : str
+        Colour map; one colour scale is shared by all tiles, so strengths compare across neurons.
+    unit, unit_label : float, str
+        Weights are divided by ``unit`` and the colour bar is labelled ``unit_label``.
+
+    Returns the ``Axes``; ``ax.figure.savefig("fields.png")`` saves it.
+    """
+    unit = _checks.positive("unit", unit)
+    mosaic = tile(weights, image_shape, ncols=ncols) / unit
+    n = np.shape(weights)[1]
+    ax = _axes(ax, (7, 7 * mosaic.shape[0] / mosaic.shape[1] + 0.6))
+    # separators are NaN: a grey that no weight maps to keeps tiles apart on a white background
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="0.75")
+    im = ax.imshow(np.ma.masked_invalid(mosaic), cmap=colours, interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label=unit_label or ("weight" if unit == 1.0 else f"weight (x {unit:g})"))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title or f"receptive fields of {n} neurons")
+    return ax
+
+
+def accuracy_curve(n_images, accuracy, ax=None, chance=None, label=None, title=None):
+    """Classification accuracy (%) against the number of training images seen.
+
+    ``accuracy`` is a fraction in [0, 1] per point (e.g. from
+    :func:`neuroimc.readout.running_accuracy`); ``chance`` (a fraction, e.g. 0.1 for ten
+    classes) draws a dashed reference line.  Returns the ``Axes``.
+    """
+    x = _checks.real_array("n_images", n_images, ndim=1, low=0.0)
+    y = _checks.real_array("accuracy", accuracy, ndim=1, low=0.0, high=1.0)
+    if x.shape != y.shape:
+        raise ValueError(f"accuracy must have one value per entry of n_images ({x.size}), got {y.size}")
+    ax = _axes(ax, (6, 3.5))
+    ax.plot(x, 100 * y, marker="o", ms=3, lw=1.2, label=label)
+    if chance is not None:
+        chance = _checks.real("chance", chance, low=0.0, high=1.0)
+        ax.axhline(100 * chance, color="grey", lw=0.8, ls="--", label="chance")
+    ax.set_xlabel("training images")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    if label is not None or chance is not None:
+        ax.legend(fontsize="small")
+    ax.set_title(title or (f"accuracy: {100 * y[-1]:.1f} % after {x[-1]:g} images" if y.size else "accuracy"))
     return ax

@@ -116,3 +116,22 @@ def test_spike_source_rejects_two_spikes_of_one_input_in_one_step():
 def test_spike_source_errors_name_the_parameter(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         ni.SpikeSource(**kwargs)
+
+
+def test_changing_a_poisson_rate_between_runs_takes_effect():
+    net = ni.Network(dt=DT, seed=3)
+    src = net.add(ni.PoissonSource(500, rate=10 * Hz))
+    mon = net.monitor_spikes(src)
+    net.run(1 * second, progress=False)
+    n_first = len(mon)
+    src.rate = 40 * Hz  # after packing: must reach the kernel
+    net.run(1 * second, progress=False)
+    n_second = len(mon) - n_first
+    for count, rate in ((n_first, 10 * Hz), (n_second, 40 * Hz)):
+        mean = 500 * 10000 * rate * DT
+        assert abs(count - mean) < Z * np.sqrt(mean)
+    with pytest.raises(ValueError, match=r"rate \* dt <= 1"):
+        src.rate = 1e5 * Hz
+    assert np.all(src.rate == 40 * Hz)  # a rejected change leaves the source as it was
+    with pytest.raises(ValueError):
+        src.rate[0] = 1.0  # read-only view: no silent bypass of validation

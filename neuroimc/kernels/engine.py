@@ -30,31 +30,31 @@ _MASK16 = np.uint64(0xFFFF)
 _SHIFT16 = np.uint64(16)
 
 
-@njit(cache=True, error_model="numpy")
-def _read_row(x, node, synapses, I):
-    """Read pulse on the row of ``node`` in crossbar ``x``: add its column currents to their targets.
+@njit(cache=True, error_model="numpy", inline="always")
+def _read_row(x, i, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref, xb_e0, e_row, xb_energy,
+              xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_rng, normals, I):
+    """Read pulse on row ``i`` of crossbar ``x``: add its column currents to their targets.
 
     Ideal: one row of mean current jumps.  With read noise every device read
     draws one deviate; with an ADC the currents go to the tile's column
     accumulators, converted once per step.  Counts the read and its energy.
     """
-    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
-     xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_conv, xb_rng,
-     normals, grp_spikes) = synapses
     n_post = xb_npost[x]
-    i = node - xb_pre0[x]
     row = xb_w0[x] + i * n_post
-    post0 = xb_post0[x]
     xb_reads[x] += 1
     xb_energy[x] += e_row[xb_e0[x] + i]
-    adc = xb_lsb[x] > 0.0
-    if adc:
+    sd0 = xb_sd0[x]
+    if xb_lsb[x] <= 0.0 and sd0 < 0:  # the common case: ideal read into the neurons
+        post0 = xb_post0[x]
+        for j in range(n_post):
+            I[post0 + j] += w[row + j]
+        return
+    if xb_lsb[x] > 0.0:
         tile = i // xb_tile[x]
         target, base = acc, xb_acc0[x] + tile * n_post
         touched[xb_touch0[x] + tile] = True
     else:
-        target, base = I, post0
-    sd0 = xb_sd0[x]
+        target, base = I, xb_post0[x]
     if sd0 < 0:
         for j in range(n_post):
             target[base + j] += w[row + j]
@@ -112,12 +112,12 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
     v, I, lastspike, v_rest, v_reset, v_thresh, a_vv, a_vi, a_ii, ref_steps = neurons
     pg_node0, pg_n, pg_log1mp, pg_thin, pg_accept0, pg_accept, pg_skip, pg_rng = poisson
     ev_step, ev_node, ev_ptr = recorded
-    node_group, grp_xb_ptr, grp_xb = synapses[0], synapses[1], synapses[2]
-    xb_lsb, grp_spikes = synapses[16], synapses[26]
     spike_watch, spk_node, spk_step, spk_count, st_var, st_node, st_buf = record
     plastic, xb_plastic, grp_pin_ptr, grp_pin = learning
-    w, xb_w0, xb_sd0, sd, xb_e0, e_row, xb_rng = (synapses[7], synapses[6], synapses[9], synapses[10], synapses[13],
-                                                  synapses[14], synapses[24])
+    # unpacked once per chunk: unpacking a tuple of arrays costs reference counting on each use
+    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
+     xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_conv, xb_rng,
+     normals, grp_spikes) = synapses
     any_plastic = len(plastic) > 0
     any_adc = False
     for x in range(xb_lsb.size):
@@ -181,9 +181,11 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
             grp_spikes[g] += 1
             for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
                 x = grp_xb[e]
-                _read_row(x, node, synapses, I)
+                _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
+                          xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_rng,
+                          normals, I)
                 if xb_plastic[x] >= 0:
-                    on_pre(plastic[xb_plastic[x]], node - synapses[3][x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                    on_pre(plastic[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
                            xb_e0[x], xb_rng[x])
         if any_adc:
             _convert(synapses, I)
@@ -195,7 +197,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
                 g = node_group[node]
                 for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
                     x = grp_pin[e]
-                    on_post(plastic[xb_plastic[x]], node - synapses[4][x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                    on_post(plastic[xb_plastic[x]], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
                             xb_e0[x], xb_rng[x])
 
         # 5. resets, then spike monitors
