@@ -4,6 +4,8 @@ LIF populations exchange spikes through crossbars of memristive devices; a
 spike is a read pulse on a crossbar row whose column currents charge the
 target neurons.  The time-step loop runs compiled (numba) and event-driven.
 """
+__version__ = "0.1.0"  # first: modules imported below read it
+
 from . import datasets, encoding, energy, plot, readout, units
 from .crossbar import Crossbar
 from .devices import DeviceModel, available_devices, load_device
@@ -13,8 +15,7 @@ from .learning import STDP
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
 from .neurons import LIFPopulation
-
-__version__ = "0.1.0"
+from .state import load
 
 __all__ = [
     "ADC",
@@ -28,6 +29,7 @@ __all__ = [
     "SpikeSource",
     "StateMonitor",
     "available_devices",
+    "load",
     "load_device",
     "units",
 ]

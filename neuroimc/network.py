@@ -522,6 +522,16 @@ class Network:
         cap = 2 * nodes.size
         pk["record_head"] = (watch, np.empty(cap, np.int64), np.empty(cap, np.int64), count)
 
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Save the whole state (atomically) so that :func:`neuroimc.load` resumes it exactly.
+
+        See :mod:`neuroimc.state` for the format.  Monitors are not saved.
+        """
+        from .state import save
+
+        return save(self, path)
+
     # ------------------------------------------------------------------ reporting
     @property
     def synaptic_events(self):
