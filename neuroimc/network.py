@@ -489,6 +489,11 @@ class Network:
             consts[plasticity.C_REFERENCE] = xb.mapping == "reference"
             consts[plasticity.C_N_PRE], consts[plasticity.C_N_POST] = xb.shape
             consts[plasticity.C_DT] = dt
+            # the scalar-only path needs what it skips to be absent: every device exact, fault-free and
+            # unlimited, one shared window, no offsets, ageing or IR drop
+            consts[plasticity.C_SIMPLE] = (dev.is_ideal and xb._params[0].size == 1 and xb._state[1].size == 1
+                                           and xb._state[2].size == 1 and xb._ir_factor.size == 1
+                                           and not xb._state[4].any() and xb._sd.size == 0)
             xb_plastic[x] = len(entries)
             entries.append((np.int64(x), xb.plasticity.table(dt), xb._pre_trace, xb._post_trace, xb._state,
                             xb._params, xb._scalars, xb._ir_factor, consts))

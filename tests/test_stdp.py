@@ -172,3 +172,25 @@ def test_stdp_rule_validation():
     pop = net.add(ni.LIFPopulation(2, **LIF))
     with pytest.raises(TypeError, match="plasticity must be an STDP rule"):
         net.connect(src, pop, ni.Crossbar.from_weights(np.ones((3, 2)) * pA), plasticity="stdp")
+
+
+def test_general_learning_path_equals_the_ideal_fast_path():
+    """An exact card that is not formally ideal (finite but unreachable endurance) takes the general
+    per-device path; it must learn exactly what the scalar-only ideal path learns."""
+    rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.5, DT, seed=61)
+    w0 = np.random.default_rng(62).uniform(0.2, 0.8, (N_IN, N))
+    almost = ni.devices.replace("ideal", endurance={"cycles_mean": 1e15})
+    assert not almost.is_ideal
+    results = []
+    for device in ("ideal", almost):
+        net, src, pop, xb = build_neuroimc(rule, w0, in_idx, in_times, device=device)
+        mon = net.monitor_spikes(pop)
+        net.run(0.5 * second, progress=False)
+        results.append((mon.steps.copy(), mon.indices.copy(), xb.weights(), xb.pulse_counts()))
+    (s1, i1, w1, p1), (s2, i2, w2, p2) = results
+    assert len(s1) > 100
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(i1, i2)
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_array_equal(p1, p2)

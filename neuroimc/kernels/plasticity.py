@@ -28,7 +28,8 @@ C_REFERENCE = 6
 C_N_PRE = 7
 C_N_POST = 8
 C_DT = 9
-N_CONSTS = 10
+C_SIMPLE = 10  # 1: ideal devices, take the scalar-only path
+N_CONSTS = 11
 
 
 @njit(cache=True, error_model="numpy")
@@ -64,83 +65,6 @@ def _weight(k, partner, g, offset, span):
     return (gp - gm) / span
 
 
-@njit(cache=True, error_model="numpy")
-def _write(k, partner, w_old, w_new, rule, state, params, scalars, consts, rng, t):
-    """Program synapse (device ``k``, partner ``partner``) from ``w_old`` towards ``w_new``."""
-    g, offset, t_prog, count, status = state
-    g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
-    reference = consts[C_REFERENCE] != 0.0
-    if scalars[S_MODEL] == EXACT:
-        if reference:
-            write_exact(k, g[partner] + w_new * consts[C_SPAN], g, offset, t_prog, count, status, g_lo, g_hi, limit,
-                        scalars, rng, t)
-            return
-        tp = at(g_lo, k) + max(w_new, 0.0) * consts[C_SPAN]
-        tm = at(g_lo, partner) + max(-w_new, 0.0) * consts[C_SPAN]
-        if tp != g[k]:
-            write_exact(k, tp, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
-        if tm != g[partner]:
-            write_exact(partner, tm, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
-        return
-    dw = w_new - w_old
-    if dw == 0.0:
-        return
-    stochastic = rule[P_STOCHASTIC] != 0.0
-    set_only = scalars[S_SET_ONLY] != 0.0
-    if dw > 0.0 or not set_only or reference:
-        n = _pulses(dw, consts[C_P_LTP] if dw > 0.0 else consts[C_P_LTD], stochastic, rng)
-        for _ in range(n):
-            apply_pulse(k, dw > 0.0, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn,
-                        k_dn, lin_dn, limit, scalars, rng, t)
-    else:  # unidirectional devices depress a synapse by SETting its negative device
-        n = _pulses(dw, consts[C_P_LTP], stochastic, rng)
-        for _ in range(n):
-            apply_pulse(partner, True, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn,
-                        k_dn, lin_dn, limit, scalars, rng, t)
-    if set_only and not reference:
-        _refresh_pair(k, partner, state, params, scalars, consts, rng, t)
-
-
-@njit(cache=True, error_model="numpy")
-def _refresh_pair(k, partner, state, params, scalars, consts, rng, t):
-    """A unidirectional pair past 90 % of a window: RESET both, SET the held weight back on one device."""
-    g, offset, t_prog, count, status = state
-    g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
-    top = max((g[k] - at(g_lo, k)) / (at(g_hi, k) - at(g_lo, k)),
-              (g[partner] - at(g_lo, partner)) / (at(g_hi, partner) - at(g_lo, partner)))
-    if top < 0.9:
-        return
-    w = (g[k] - at(g_lo, k) - (g[partner] - at(g_lo, partner))) / consts[C_SPAN]
-    for d in (k, partner):
-        apply_pulse(d, False, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
-                    lin_dn, limit, scalars, rng, t)
-    side = k if w > 0.0 else partner
-    for _ in range(_pulses(w, consts[C_P_LTP], False, rng)):
-        apply_pulse(side, True, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
-                    lin_dn, limit, scalars, rng, t)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _readout(k, partner, i, t, state, params, scalars, ir, consts, w, wk, sd, sdk, e_row, ei, g_before):
-    """Refresh the engine's caches for one synapse after its devices were written."""
-    g, offset, t_prog, count, status = state
-    g_lo, nu = params[0], params[9]
-    gp = read_conductance(k, t, g, offset, t_prog, g_lo, nu, scalars)
-    gm = read_conductance(partner, t, g, offset, t_prog, g_lo, nu, scalars)
-    fp = ir[k] if ir.size > 1 else 1.0
-    fm = ir[partner] if ir.size > 1 else 1.0
-    w[wk] = consts[C_SCALE] * (gp * fp - gm * fm)
-    if sdk >= 0:
-        sp = read_noise_std(gp, k, t, t_prog, scalars) * fp
-        if consts[C_REFERENCE] != 0.0:
-            sd[sdk] = consts[C_SCALE] * sp
-        else:
-            sm = read_noise_std(gm, partner, t, t_prog, scalars) * fm
-            sd[sdk] = consts[C_SCALE] * np.sqrt(sp * sp + sm * sm)
-    own = gp if consts[C_REFERENCE] != 0.0 else gp + gm  # the reference device is not written
-    e_row[ei] += consts[C_E_SCALE] * (own - g_before)
-
-
 @njit(cache=True, error_model="numpy", inline="always")
 def _new_weight(w_old, trace, rule, potentiate):
     w_min, w_max = rule[P_W_MIN], rule[P_W_MAX]
@@ -151,59 +75,168 @@ def _new_weight(w_old, trace, rule, potentiate):
     return min(max(w_old + dw, w_min), w_max)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _refresh_pair(k, partner, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
+                  lin_dn, limit, scalars, consts, rng, t):
+    """A unidirectional pair past 90 % of a window: RESET both, SET the held weight back on one device."""
+    top = max((g[k] - at(g_lo, k)) / (at(g_hi, k) - at(g_lo, k)),
+              (g[partner] - at(g_lo, partner)) / (at(g_hi, partner) - at(g_lo, partner)))
+    if top < 0.9:
+        return
+    w = (g[k] - at(g_lo, k) - (g[partner] - at(g_lo, partner))) / consts[C_SPAN]
+    apply_pulse(k, False, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn,
+                limit, scalars, rng, t)
+    apply_pulse(partner, False, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
+                lin_dn, limit, scalars, rng, t)
+    side = k if w > 0.0 else partner
+    for _ in range(_pulses(w, consts[C_P_LTP], False, rng)):
+        apply_pulse(side, True, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
+                    lin_dn, limit, scalars, rng, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _learn_ideal(line, potentiate, rule, pre, post, g, count, lo, span, scale, e_scale, n_pre, n_post, reference, w,
+                 w0, e_row, e0):
+    """``_learn`` for ideal devices (exact writes; no noise, drift, wear, faults or IR drop), scalars only.
+
+    Numba reference-counts array arguments of every helper it inlines, which
+    costs more than the update itself; this loop touches arrays directly.
+    """
+    n = n_pre * n_post
+    w_min, w_max = rule[P_W_MIN], rule[P_W_MAX]
+    soft = rule[P_SOFT] != 0.0
+    length = n_pre if potentiate else n_post
+    for q in range(length):
+        if potentiate:
+            i, j, trace = q, line, pre[q]
+        else:
+            i, j, trace = line, q, post[q]
+        k = i * n_post + j
+        partner = n + i if reference else n + k
+        gp, gm = g[k], g[partner]
+        w_old = (gp - gm) / span
+        if soft:
+            dw = trace * (w_max - w_old) if potentiate else trace * (w_old - w_min)
+        else:
+            dw = trace
+        w_new = min(max(w_old + dw, w_min), w_max)
+        if w_new == w_old:
+            continue
+        if reference:
+            g[k] = gm + w_new * span
+            count[k] += 1
+            new_own = g[k]
+            old_own = gp
+        else:
+            tp = lo + max(w_new, 0.0) * span
+            tm = lo + max(-w_new, 0.0) * span
+            if tp != gp:
+                g[k] = tp
+                count[k] += 1
+            if tm != gm:
+                g[partner] = tm
+                count[partner] += 1
+            new_own = g[k] + g[partner]
+            old_own = gp + gm
+        w[w0 + k] = scale * (g[k] - g[partner])
+        e_row[e0 + i] += e_scale * (new_own - old_own)
+
+
+@njit(cache=True, error_model="numpy")
+def _learn(entry, line, potentiate, step, w, w0, sd, sd0, e_row, e0, rng):
+    """Apply the rule along row ``line`` (a pre spike: depression) or down column ``line`` (a post spike:
+    potentiation), write the devices of every synapse whose weight changes, refresh their caches.
+
+    The per-synapse work is written out in this one loop: a call per synapse would reference-count
+    every array argument (~1 us), more than the update itself.
+    """
+    x, rule, pre, post, state, params, scalars, ir, consts = entry
+    g, offset, t_prog, count, status = state
+    g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
+    n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
+    n = n_pre * n_post
+    reference = consts[C_REFERENCE] != 0.0
+    exact = scalars[S_MODEL] == EXACT
+    set_only = scalars[S_SET_ONLY] != 0.0
+    stochastic = rule[P_STOCHASTIC] != 0.0
+    span, scale, e_scale = consts[C_SPAN], consts[C_SCALE], consts[C_E_SCALE]
+    t = step * consts[C_DT] + consts[C_AGE]
+    has_ir = ir.size > 1
+    length = n_pre if potentiate else n_post
+    if consts[C_SIMPLE] != 0.0:
+        _learn_ideal(line, potentiate, rule, pre, post, g, count, g_lo[0], span, scale, e_scale, n_pre, n_post,
+                     reference, w, w0, e_row, e0)
+        return
+    for q in range(length):
+        i, j = (q, line) if potentiate else (line, q)
+        trace = pre[i] if potentiate else post[j]
+        k = i * n_post + j
+        partner = n + i if reference else n + k
+        w_old = _weight(k, partner, g, offset, span)
+        w_new = _new_weight(w_old, trace, rule, potentiate)
+        if w_new == w_old:
+            continue
+        gp0 = read_conductance(k, t, g, offset, t_prog, g_lo, nu, scalars)
+        gm0 = 0.0 if reference else read_conductance(partner, t, g, offset, t_prog, g_lo, nu, scalars)
+        if exact:
+            if reference:
+                write_exact(k, g[partner] + w_new * span, g, offset, t_prog, count, status, g_lo, g_hi, limit,
+                            scalars, rng, t)
+            else:
+                tp = at(g_lo, k) + max(w_new, 0.0) * span
+                tm = at(g_lo, partner) + max(-w_new, 0.0) * span
+                if tp != g[k]:
+                    write_exact(k, tp, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
+                if tm != g[partner]:
+                    write_exact(partner, tm, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
+        else:
+            dw = w_new - w_old
+            if dw > 0.0 or not set_only or reference:
+                d, up = k, dw > 0.0
+                n_pulses = _pulses(dw, consts[C_P_LTP] if up else consts[C_P_LTD], stochastic, rng)
+            else:  # unidirectional devices depress a synapse by SETting its negative device
+                d, up = partner, True
+                n_pulses = _pulses(dw, consts[C_P_LTP], stochastic, rng)
+            for _ in range(n_pulses):
+                apply_pulse(d, up, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
+                            lin_dn, limit, scalars, rng, t)
+            if set_only and not reference:
+                _refresh_pair(k, partner, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up,
+                              sat_dn, k_dn, lin_dn, limit, scalars, consts, rng, t)
+        # the engine's caches for this synapse
+        gp = read_conductance(k, t, g, offset, t_prog, g_lo, nu, scalars)
+        gm = read_conductance(partner, t, g, offset, t_prog, g_lo, nu, scalars)
+        fp = ir[k] if has_ir else 1.0
+        fm = ir[partner] if has_ir else 1.0
+        w[w0 + k] = scale * (gp * fp - gm * fm)
+        if sd0 >= 0:
+            sp = read_noise_std(gp, k, t, t_prog, scalars) * fp
+            if reference:
+                sd[sd0 + k] = scale * sp
+            else:
+                sm = read_noise_std(gm, partner, t, t_prog, scalars) * fm
+                sd[sd0 + k] = scale * np.sqrt(sp * sp + sm * sm)
+        own = gp if reference else gp + gm  # the reference device is not written
+        e_row[e0 + i] += e_scale * (own - gp0 - gm0)
+
+
 @njit(cache=True, error_model="numpy")
 def on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng):
     """Presynaptic spike on row ``i``: ``apre += a_pre``; ``w = clip(w + apost)`` along the row."""
-    x, rule, pre, post, state, params, scalars, ir, consts = entry
+    rule, pre = entry[1], entry[2]
     if rule[P_NEAREST] != 0.0:
         pre[i] = rule[P_A_PRE]
     else:
         pre[i] += rule[P_A_PRE]
-    g, offset = state[0], state[1]
-    g_lo, nu, t_prog = params[0], params[9], state[2]
-    n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
-    n = n_pre * n_post
-    reference = consts[C_REFERENCE] != 0.0
-    t = step * consts[C_DT] + consts[C_AGE]
-    for j in range(n_post):
-        k = i * n_post + j
-        partner = n + i if reference else n + k
-        w_old = _weight(k, partner, g, offset, consts[C_SPAN])
-        w_new = _new_weight(w_old, post[j], rule, False)
-        if w_new == w_old:
-            continue
-        before = read_conductance(k, t, g, offset, t_prog, g_lo, nu, scalars)
-        if not reference:
-            before += read_conductance(partner, t, g, offset, t_prog, g_lo, nu, scalars)
-        _write(k, partner, w_old, w_new, rule, state, params, scalars, consts, rng, t)
-        _readout(k, partner, i, t, state, params, scalars, ir, consts, w, w0 + k, sd, sd0 + k if sd0 >= 0 else -1,
-                 e_row, e0 + i, before)
+    _learn(entry, i, False, step, w, w0, sd, sd0, e_row, e0, rng)
 
 
 @njit(cache=True, error_model="numpy")
 def on_post(entry, j, step, w, w0, sd, sd0, e_row, e0, rng):
     """Postsynaptic spike of column ``j``: ``apost += a_post``; ``w = clip(w + apre)`` down the column."""
-    x, rule, pre, post, state, params, scalars, ir, consts = entry
+    rule, post = entry[1], entry[3]
     if rule[P_NEAREST] != 0.0:
         post[j] = rule[P_A_POST]
     else:
         post[j] += rule[P_A_POST]
-    g, offset = state[0], state[1]
-    g_lo, nu, t_prog = params[0], params[9], state[2]
-    n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
-    n = n_pre * n_post
-    reference = consts[C_REFERENCE] != 0.0
-    t = step * consts[C_DT] + consts[C_AGE]
-    for i in range(n_pre):
-        k = i * n_post + j
-        partner = n + i if reference else n + k
-        w_old = _weight(k, partner, g, offset, consts[C_SPAN])
-        w_new = _new_weight(w_old, pre[i], rule, True)
-        if w_new == w_old:
-            continue
-        before = read_conductance(k, t, g, offset, t_prog, g_lo, nu, scalars)
-        if not reference:
-            before += read_conductance(partner, t, g, offset, t_prog, g_lo, nu, scalars)
-        _write(k, partner, w_old, w_new, rule, state, params, scalars, consts, rng, t)
-        _readout(k, partner, i, t, state, params, scalars, ir, consts, w, w0 + k, sd, sd0 + k if sd0 >= 0 else -1,
-                 e_row, e0 + i, before)
+    _learn(entry, j, True, step, w, w0, sd, sd0, e_row, e0, rng)
