@@ -60,7 +60,7 @@ def add_common_options(parser, out, duration=1.0, device=True):
 
 # --------------------------------------------------------------------------- validate
 #: the cases of neuroimc.brian.validate (spelled here so that --help does not import Brian2)
-VALIDATION_CASES = ("feedforward", "recurrent_ei", "devices")
+VALIDATION_CASES = ("feedforward", "recurrent_ei", "devices", "stdp")
 
 
 def add_validate_parser(subparsers):

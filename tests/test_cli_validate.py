@@ -117,3 +117,15 @@ def test_module_entry_points_and_help_does_not_import_brian2():
     code = "import sys, neuroimc.cli as c; c.build_parser(); print('brian2' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert res.stdout.strip() == "False"
+
+
+def test_validate_stdp_case_learns_identically(tmp_path, capsys):
+    """Needs "stdp" in cli.VALIDATION_CASES (the suite's cases)."""
+    rc, out, _ = run_cli(capsys, "validate", "--case", "stdp", "--device", "ideal", "--duration", "200ms",
+                         "--out", str(tmp_path), "--json", "--quiet")
+    results = json.loads(out)
+    assert [c["name"] for c in results["cases"]] == ["stdp"]  # no hardware-learning case for the ideal card
+    (case,) = results["cases"]
+    assert rc == 0 and case["passed"] and case["comparison"]["identical"]
+    assert case["comparison"]["max_weight_error"] <= 1e-6
+    assert list(case["comparison"]["weights"]) == ["xb0_input_to_lif"]

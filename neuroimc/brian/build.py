@@ -14,6 +14,15 @@
 * each crossbar becomes a dense ``Synapses`` (every row-column pair is a
   synapse, as every cell of a crossbar is a device) with
   ``on_pre='I_syn_post += w'`` and ``w`` the effective current jumps at build time;
+* each plastic crossbar (:class:`~neuroimc.STDP`) becomes a dense ``Synapses``
+  with the same rule in Brian2 notation (:data:`~neuroimc.brian.stdp.STDP_MODEL`):
+  ``w`` the weights normalised by the crossbar's ``w_max`` (``w_scale``),
+  traces ``apre[i, j]``/``apost[i, j]`` the crossbar's per-neuron traces now.
+  With ideal devices this is exactly what the chip computes.  On a non-ideal
+  card the twin still learns with the *ideal* rule: it is the reference of what
+  the hardware should have learned, and the comparison measures how far device
+  physics (pulse granularity, nonlinear steps, write noise, wear...) moves the
+  spikes and the weights from it;
 * each spike or state monitor becomes its Brian2 counterpart.
 
 Float sums.  In one step neuroimc adds the rows of spiking nodes to ``I_syn``
@@ -39,11 +48,13 @@ from brian2.codegen.targets import codegen_targets
 from brian2.devices.device import RuntimeDevice, get_device
 from brian2.stateupdaters.exact import exact as brian2_exact
 
+from .. import _checks
 from ..inputs import PoissonSource, SpikeSource
 from ..monitors import SpikeMonitor
 from ..network import Network
 from ..neurons import NEVER
 from .deploy import target_weights
+from .stdp import STDP_MODEL, set_stdp_parameters, stdp_code
 
 #: The model of :class:`~neuroimc.LIFPopulation` in Brian2 notation (SI units).
 LIF_EQUATIONS = """
@@ -122,7 +133,8 @@ class Snapshot:
 
     ``populations`` holds ``(population, label, v, I_syn, lastspike_steps)``,
     ``sources`` ``(source, label)``, ``crossbars`` ``(crossbar, name, W)`` with
-    ``W`` the current jumps (amperes) the twin's synapses get.  ``step0`` is the
+    ``W`` the current jumps (amperes) the twin's synapses get, ``plastic`` a
+    :class:`PlasticState` per plastic crossbar name.  ``step0`` is the
     network's step at the snapshot, the twin's time 0.
     """
 
@@ -133,6 +145,18 @@ class Snapshot:
     crossbars: list
     labels: dict  # id(object) -> label
     taken: set  # Brian2 names in use
+    plastic: dict  # crossbar name -> PlasticState
+
+
+@dataclass
+class PlasticState:
+    """A plastic crossbar at the snapshot: its rule, weight unit (amperes) and per-neuron traces."""
+
+    rule: object  # neuroimc.STDP
+    w_scale: float
+    pre_trace: np.ndarray
+    post_trace: np.ndarray
+    ideal: bool  # the card is ideal: the twin computes what the chip computes
 
 
 def _identifier(name):
@@ -176,11 +200,15 @@ def snapshot(net, weights="effective"):
     order = sorted(range(len(net.crossbars)), key=lambda x: (rank[id(net.crossbars[x].pre)], x))
     width = len(str(max(len(order) - 1, 0)))
     xbars = [None] * len(order)
+    plastic = {}
     for r, x in enumerate(order):
         xb = net.crossbars[x]
         # the rank prefix makes Brian2 (which sorts pathways by name) apply them in neuroimc's order
         name = _unique(f"xb{r:0{width}d}_{labels[id(xb.pre)]}_to_{labels[id(xb.post)]}", taken)
         xbars[x] = (xb, name, chosen[x])
+        if xb.plasticity is not None:
+            plastic[name] = PlasticState(xb.plasticity, xb.w_max, xb._pre_trace.copy(), xb._post_trace.copy(),
+                                         xb.device.is_ideal)
     return Snapshot(
         dt=net.dt,
         step0=step0,
@@ -189,6 +217,7 @@ def snapshot(net, weights="effective"):
         crossbars=xbars,
         labels=labels,
         taken=taken,
+        plastic=plastic,
     )
 
 
@@ -201,7 +230,9 @@ def _choose_weights(net, weights):
         out = []
         for xb in net.crossbars:
             W = target_weights(xb)
-            out.append(xb.weights().copy() if W is None else W.copy())
+            # a plastic crossbar's deployed weights are its target only until it has learned (t = 0)
+            stale = xb.plasticity is not None and net.t != 0.0
+            out.append(xb.weights().copy() if W is None or stale else W.copy())
         return out
     if not hasattr(weights, "items"):
         raise TypeError(
@@ -230,6 +261,18 @@ class Twin:
     groups: dict
     spike_monitors: dict  # label -> brian2.SpikeMonitor
     state_monitors: list  # (label, variable, record, brian2.StateMonitor)
+    synapses: dict  # crossbar name -> brian2.Synapses
+    weight_monitors: dict  # plastic crossbar name -> brian2.StateMonitor of w
+
+    def final_weights(self, name, shape):
+        """Current jumps (amperes, ``shape``) of a twin crossbar now (after a run: the learned weights)."""
+        S = self.synapses[name]
+        W = np.zeros(shape)
+        w = np.asarray(S.w_, np.float64)
+        if "w_scale" in S.variables:  # plastic: normalised weights
+            w = w * float(np.asarray(S.w_scale_).ravel()[0])
+        W[np.asarray(S.i[:]), np.asarray(S.j[:])] = w
+        return W
 
 
 def source_replay(snap, source_spikes):
@@ -270,12 +313,26 @@ def source_replay(snap, source_spikes):
     return replay
 
 
-def build_twin(snap, replay, spike_groups, state_specs, target="numpy"):
+def _weight_period(record_weights, dt):
+    """Sampling period (seconds) of the twin's weight monitors, or None."""
+    if record_weights is None or record_weights is False:
+        return None
+    if record_weights is True:
+        return dt
+    period = _checks.positive("record_weights", record_weights)
+    if abs(round(period / dt) * dt - period) > 1e-6 * dt or round(period / dt) < 1:
+        raise ValueError(f"record_weights must be a whole number of time steps dt = {dt} s, got {period} s")
+    return period
+
+
+def build_twin(snap, replay, spike_groups, state_specs, target="numpy", weight_period=None):
     """Build the Brian2 network of a :class:`Snapshot`.
 
     ``replay``: per source label, ``(indices, steps)`` (see :func:`source_replay`);
     ``spike_groups``: labels whose spikes are monitored; ``state_specs``:
-    ``(label, variable, record)`` triples for state monitors.
+    ``(label, variable, record)`` triples for state monitors;
+    ``weight_period``: sampling period (seconds) of a monitor of every plastic
+    crossbar's ``w`` (``None``: no monitor).
     """
     check_brian2_setup()
     cls = codeobj_class(target)
@@ -318,13 +375,19 @@ def build_twin(snap, replay, spike_groups, state_specs, target="numpy"):
             "(pass source_spikes, or use reference_run)",
             stacklevel=3,
         )
-    synapses = []
+    synapses, weight_monitors = {}, {}
     for xb, name, W in snap.crossbars:
+        plastic = snap.plastic.get(name)
+        if plastic is None:
+            model, on_pre, on_post = "w : amp (constant)", "I_syn_post += w", None
+        else:
+            model, (on_pre, on_post) = STDP_MODEL, stdp_code(plastic.rule)
         S = b2.Synapses(
             groups[snap.labels[id(xb.pre)]],
             groups[snap.labels[id(xb.post)]],
-            "w : amp (constant)",
-            on_pre="I_syn_post += w",
+            model,
+            on_pre=on_pre,
+            on_post=on_post,
             dt=dt,
             name=name,
             codeobj_class=cls,
@@ -332,8 +395,22 @@ def build_twin(snap, replay, spike_groups, state_specs, target="numpy"):
         n_pre, n_post = W.shape
         # row-major: every cell of the crossbar is a synapse
         S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
-        S.w_ = W.ravel()
-        synapses.append(S)
+        if plastic is None:
+            S.w_ = W.ravel()
+        else:
+            set_stdp_parameters(S, plastic.rule, plastic.w_scale)
+            S.w_ = W.ravel() / plastic.w_scale
+            # per-synapse traces = per-neuron ones; neuroimc holds their values after the step before the
+            # twin's t = 0, so that is when they were last updated
+            S.apre_ = np.repeat(plastic.pre_trace, n_post)
+            S.apost_ = np.tile(plastic.post_trace, n_pre)
+            S.lastupdate_ = -snap.dt
+            if weight_period is not None:
+                weight_monitors[name] = b2.StateMonitor(
+                    S, "w", record=True, dt=weight_period * b2.second, name=_unique(f"weightmon_{name}", snap.taken),
+                    codeobj_class=cls,
+                )
+        synapses[name] = S
     spike_monitors = {}
     for label in spike_groups:
         name = _unique(f"spikemon_{label}", snap.taken)
@@ -343,11 +420,12 @@ def build_twin(snap, replay, spike_groups, state_specs, target="numpy"):
         name = _unique(f"statemon_{label}_{variable}", snap.taken)
         mon = b2.StateMonitor(groups[label], variable, record=np.asarray(record), dt=dt, name=name, codeobj_class=cls)
         state_monitors.append((label, variable, np.asarray(record), mon))
-    objs = list(groups.values()) + synapses + list(spike_monitors.values()) + [m for *_, m in state_monitors]
-    return Twin(b2.Network(*objs), groups, spike_monitors, state_monitors)
+    objs = (list(groups.values()) + list(synapses.values()) + list(spike_monitors.values())
+            + [m for *_, m in state_monitors] + list(weight_monitors.values()))
+    return Twin(b2.Network(*objs), groups, spike_monitors, state_monitors, synapses, weight_monitors)
 
 
-def to_brian2(net, source_spikes=None, weights="effective", target="numpy"):
+def to_brian2(net, source_spikes=None, weights="effective", target="numpy", record_weights=False):
     """Build the Brian2 twin of ``net`` as it is now; returns a ``brian2.Network``.
 
     Parameters
@@ -366,17 +444,29 @@ def to_brian2(net, source_spikes=None, weights="effective", target="numpy"):
     target : str
         Brian2 code-generation target of every object (default ``"numpy"``:
         no compiler needed).
+    record_weights : bool or float
+        Monitor the weights ``w`` of every plastic crossbar: ``True`` every time
+        step, a number of seconds (a whole number of steps) at that period.  A
+        sample holds every cell, so mind the memory (cells x samples x 8 bytes).
+
+    Plastic crossbars learn in the twin with the same STDP rule (weights ``w``
+    normalised by the crossbar's ``w_max``, which is the shared parameter
+    ``w_scale``); on a non-ideal device card the twin learns as ideal devices
+    would, the reference the hardware is measured against.  The learned
+    current jumps are ``S.w_ * S.w_scale_`` of the crossbar's ``Synapses``.
 
     Brian2 object names: each population and source is named by its neuroimc
     name made a valid, unique identifier (``net["exc"]``); crossbars
     ``xbNN_<pre>_to_<post>``; monitors of ``net``'s monitors
-    ``spikemon_<group>`` and ``statemon_<group>_<variable>``.  Run it with
+    ``spikemon_<group>`` and ``statemon_<group>_<variable>``, weight monitors
+    ``weightmon_<crossbar>``.  Run it with
     ``b2net.run(duration * brian2.second, namespace={})``: every constant is a
     group parameter.
     """
+    period = _weight_period(record_weights, net.dt)
     snap = snapshot(net, weights)
     replay = source_replay(snap, source_spikes)
     # the network's monitors (private lists: Network has no public accessor yet)
     spike_groups = list(dict.fromkeys(snap.labels[id(m.group)] for m in net.spike_monitors))
     state_specs = [(snap.labels[id(m.group)], m.variable, m.record) for m in net.state_monitors]
-    return build_twin(snap, replay, spike_groups, state_specs, target).network
+    return build_twin(snap, replay, spike_groups, state_specs, target, period).network

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..crossbar import Crossbar
 from ..inputs import PoissonSource
+from ..learning import STDP
 from ..network import Network
 from ..neurons import LIFPopulation
 from ..units import Hz, Mohm, mV, ms, pA
@@ -77,3 +78,37 @@ def cuba_ei(seed=1, device="ideal", n_exc=800, n_inh=200, n_in=200, dt=0.1 * ms)
         xb = net.connect(pre, post, Crossbar.from_weights(W, device=device))
         weights[xb] = W
     return net, weights
+
+
+def stdp_feedforward(seed=1, device="ideal", n_in=200, n=30, w_scale=25 * pA, rule=None, dt=0.1 * ms):
+    """``n_in`` Poisson inputs (15 Hz) -> ``n`` LIF neurons through one crossbar that learns with STDP.
+
+    The crossbar's ``w_max`` is ``w_scale``; initial weights are uniform in
+    [0.2, 0.8] ``w_max``.  The mean drive ``r_m * n_in * rate * tau_syn * <W>``
+    (200 inputs, 25 pA: 19 mV) sits near the 13 to 17 mV from rest to the
+    heterogeneous thresholds, so firing is fluctuation-driven and input-output
+    spike pairs are frequent: the weights move by a few percent of ``w_max``
+    per second.  ``rule`` defaults to additive all-to-all pair STDP (Song,
+    Miller and Abbott 2000: tau = 20 ms, a_post slightly stronger than a_pre,
+    so that the weights stay bounded).
+    """
+    rng = np.random.default_rng(seed)
+    rule = STDP(tau_pre=20 * ms, tau_post=20 * ms, a_pre=0.01, a_post=-0.0105) if rule is None else rule
+    net = Network(dt=dt, seed=seed)
+    src = net.add(PoissonSource(n_in, rate=15 * Hz, name="input"))
+    pop = net.add(
+        LIFPopulation(
+            n,
+            tau_m=rng.uniform(15, 25, n) * ms,
+            v_rest=-65 * mV,
+            v_reset=rng.uniform(-70, -65, n) * mV,
+            v_thresh=rng.uniform(-52, -48, n) * mV,
+            t_ref=2 * ms,
+            tau_syn=5 * ms,
+            r_m=100 * Mohm,
+            name="lif",
+        )
+    )
+    W = rng.uniform(0.2, 0.8, (n_in, n)) * w_scale * (200 / n_in)
+    xb = net.connect(src, pop, Crossbar.from_weights(W, device=device, w_max=w_scale * (200 / n_in)), plasticity=rule)
+    return net, {xb: W}

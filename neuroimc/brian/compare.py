@@ -18,7 +18,13 @@ per population and over the whole network:
   ``S_xy = sum_ij exp(-|x_i - y_j|/tau)`` and ``f`` a train filtered by the
   kernel ``exp(-t/tau)`` (computed exactly from spike times, no time grid);
 * **maximum membrane-trace error** over the neurons both recorded, over the
-  whole run and before the first divergence.
+  whole run and before the first divergence;
+* for every plastic crossbar both runs carry weights of
+  (:class:`~neuroimc.brian.results.WeightRecord`), the **final-weight error**:
+  its maximum and RMS over the cells, relative to the crossbar's ``w_max``
+  (the weight of one fully programmed device, the unit the learning rule works
+  in; element-wise relative errors are meaningless for weights the rule
+  clipped to zero), set against how far learning moved the weights.
 """
 import math
 from dataclasses import dataclass
@@ -74,6 +80,57 @@ class PopulationComparison:
         return _relative(float(self.rates_a.std()), float(self.rates_b.std()))
 
 
+@dataclass(frozen=True)
+class WeightComparison:
+    """Agreement of one plastic crossbar's learned weights in two runs.
+
+    Errors are in units of ``w_scale`` (the crossbar's ``w_max``, amperes).
+    """
+
+    name: str
+    w_scale: float
+    initial_a: np.ndarray
+    initial_b: np.ndarray
+    final_a: np.ndarray
+    final_b: np.ndarray
+
+    @property
+    def max_error(self):
+        """``max |final_a - final_b| / w_scale``."""
+        return float(np.abs(self.final_a - self.final_b).max() / self.w_scale)
+
+    @property
+    def rms_error(self):
+        """RMS over cells of ``(final_a - final_b) / w_scale``."""
+        return float(np.sqrt(np.mean((self.final_a - self.final_b) ** 2)) / self.w_scale)
+
+    @property
+    def mean_change_a(self):
+        """Mean ``|final - initial| / w_scale`` in run a: how far learning moved the weights."""
+        return float(np.abs(self.final_a - self.initial_a).mean() / self.w_scale)
+
+    @property
+    def mean_change_b(self):
+        return float(np.abs(self.final_b - self.initial_b).mean() / self.w_scale)
+
+    @property
+    def change_correlation(self):
+        """Pearson correlation of the weight changes (final - initial) of a and b, cell by cell."""
+        return _correlation((self.final_a - self.initial_a).ravel(), (self.final_b - self.initial_b).ravel())
+
+    @property
+    def learning_error(self):
+        """``rms(final_a - final_b) / rms(final_b - initial_b)``.
+
+        0: a learned what b learned; 1: a's error is as large as b's whole learning.
+        """
+        learned = np.sqrt(np.mean((self.final_b - self.initial_b) ** 2))
+        err = np.sqrt(np.mean((self.final_a - self.final_b) ** 2))
+        if learned == 0.0:
+            return 0.0 if err == 0.0 else float("inf")
+        return float(err / learned)
+
+
 def _relative(a, b):
     if b == 0.0:
         return 0.0 if a == 0.0 else float("inf")
@@ -87,16 +144,20 @@ class Comparison:
     :attr:`identical`, :attr:`first_divergence` (seconds or ``None``),
     :attr:`count_difference` (per population), :attr:`rate_correlation`,
     :attr:`van_rossum` (mean over neurons), :attr:`max_trace_error` and
-    :attr:`max_trace_error_before_divergence` (volts).  :meth:`plot` draws
-    rasters, rates and traces; :meth:`to_markdown` and :meth:`to_dict` report.
+    :attr:`max_trace_error_before_divergence` (volts).  ``.weights`` holds a
+    :class:`WeightComparison` per plastic crossbar (empty unless both runs
+    carry weights), pooled in :attr:`max_weight_error` and
+    :attr:`rms_weight_error`.  :meth:`plot` draws rasters, rates, learned
+    weights and traces; :meth:`to_markdown` and :meth:`to_dict` report.
     """
 
-    def __init__(self, a, b, tolerance, tau, populations):
+    def __init__(self, a, b, tolerance, tau, populations, weights=None):
         self.a, self.b = a, b
         self.labels = (a.simulator, b.simulator)
         self.dt, self.duration = a.dt, a.duration
         self.tolerance, self.tau = tolerance, tau
         self.populations = populations
+        self.weights = {} if weights is None else weights
 
     def _pooled(self, attr):
         return np.concatenate([getattr(p, attr) for p in self.populations.values()])
@@ -145,6 +206,19 @@ class Comparison:
         errs = [_trace_error(self.a.populations[n], self.b.populations[n], step) for n in self.populations]
         return _nanmax(errs)
 
+    @property
+    def max_weight_error(self):
+        """Largest final-weight error over the plastic crossbars (units of each ``w_max``; NaN if none)."""
+        return _nanmax([w.max_error for w in self.weights.values()])
+
+    @property
+    def rms_weight_error(self):
+        """RMS final-weight error over all cells of all plastic crossbars (units of each ``w_max``; NaN if none)."""
+        if not self.weights:
+            return float("nan")
+        sq = np.concatenate([((w.final_a - w.final_b) / w.w_scale).ravel() ** 2 for w in self.weights.values()])
+        return float(np.sqrt(sq.mean()))
+
     def to_dict(self):
         """JSON-ready summary (plain floats, ints, strings, ``None``)."""
         pops = {}
@@ -177,6 +251,20 @@ class Comparison:
             "max_trace_error_v": _json_float(self.max_trace_error),
             "max_trace_error_before_divergence_v": _json_float(self.max_trace_error_before_divergence),
             "populations": pops,
+            "max_weight_error": _json_float(self.max_weight_error),
+            "rms_weight_error": _json_float(self.rms_weight_error),
+            "weights": {
+                name: {
+                    "shape": list(w.final_a.shape),
+                    "w_scale_amp": w.w_scale,
+                    "max_error": w.max_error,
+                    "rms_error": w.rms_error,
+                    "mean_change": [w.mean_change_a, w.mean_change_b],
+                    "change_correlation": _json_float(w.change_correlation),
+                    "learning_error": w.learning_error,
+                }
+                for name, w in self.weights.items()
+            },
         }
 
     def to_markdown(self, title=None):
@@ -198,9 +286,10 @@ class Comparison:
 
     def __repr__(self):
         div = "none" if self.first_divergence is None else f"{self.first_divergence * 1e3:.1f} ms"
+        weights = f", max weight error {self.max_weight_error:.3g} w_max" if self.weights else ""
         return (
             f"Comparison({self.labels[0]} vs {self.labels[1]}: matched {self.matched_fraction:.4f}, "
-            f"first divergence {div}, rate r = {self.rate_correlation:.4f})"
+            f"first divergence {div}, rate r = {self.rate_correlation:.4f}{weights})"
         )
 
 
@@ -327,6 +416,8 @@ def compare(a, b, tolerance=None, tau=10 * ms):
     a, b : RunResult
         Same time step, duration and populations (names and sizes), e.g. the two
         halves of :func:`~neuroimc.brian.reference_run` (``compare(*run)``).
+        When both carry weights (plastic crossbars), the same crossbars; their
+        final weights are compared with ``b`` as the reference.
     tolerance : float, optional
         Largest time difference (seconds) at which two spikes of the same neuron
         count as matched; default one time step.
@@ -350,4 +441,22 @@ def compare(a, b, tolerance=None, tau=10 * ms):
         name: _population(name, a.populations[name], b.populations[name], tol_steps, tau / a.dt, a.duration)
         for name in a.populations
     }
-    return Comparison(a, b, tolerance, tau, pops)
+    return Comparison(a, b, tolerance, tau, pops, _weights(a, b))
+
+
+def _weights(a, b):
+    """Per plastic crossbar, a :class:`WeightComparison` (only when both runs carry weights)."""
+    if not a.weights or not b.weights:
+        return {}
+    if list(a.weights) != list(b.weights):
+        raise ValueError(
+            f"a and b must hold weights of the same plastic crossbars, got {list(a.weights)} and {list(b.weights)}"
+        )
+    out = {}
+    for name, wa in a.weights.items():
+        wb = b.weights[name]
+        if wa.final.shape != wb.final.shape or wa.initial.shape != wb.initial.shape:
+            raise ValueError(f"weights of {name!r} have shape {wa.final.shape} in a but {wb.final.shape} in b")
+        # the unit of b, the reference: a's own w_max could differ by rounding only
+        out[name] = WeightComparison(name, wb.w_scale, wa.initial, wb.initial, wa.final, wb.final)
+    return out

@@ -16,13 +16,23 @@ runs it on hardware:
   map exactly) and written with ``Crossbar.from_weights(W, device, w_max, ...)``.
   ``W`` is remembered as the crossbar's *target* weights
   (:func:`target_weights`), so that :func:`~neuroimc.brian.reference_run`
-  compares the hardware with the model it was meant to run.
+  compares the hardware with the model it was meant to run;
+* every ``Synapses`` that is pair STDP (recognised structurally, see
+  :mod:`neuroimc.brian.stdp`) becomes a plastic crossbar with the same rule
+  (:class:`~neuroimc.STDP`).  The rule's upper weight bound becomes one fully
+  programmed device (the crossbar's ``w_max``; weights, bounds and additive
+  trace steps are expressed in that unit), and the traces carry over, so a
+  network Brian2 has already run continues learning where it was.  Every cell
+  of a crossbar learns, so plastic synapses must connect all pairs of two whole
+  groups, once each.
 
 The deployed network's time 0 is the Brian2 network's current time.  Anything
 that cannot be represented raises :class:`Brian2MappingError` naming the
-construct (delays, summed variables, plasticity, ``on_post``, PoissonInput,
-non-linear or multi-current neurons, network operations, ...).
+construct (delays, summed variables, plasticity other than pair STDP, ``on_post``
+without it, PoissonInput, non-linear or multi-current neurons, network
+operations, ...).
 """
+import dataclasses
 import warnings
 import weakref
 
@@ -32,16 +42,18 @@ from brian2 import NeuronGroup, PoissonGroup, PoissonInput, SpikeGeneratorGroup,
 from brian2 import Network as Brian2Network
 from brian2.core.namespace import get_local_namespace
 from brian2.core.variables import Constant, Subexpression
-from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION
+from brian2.equations.equations import SUBEXPRESSION
 from brian2.groups.subgroup import Subgroup
 from brian2.monitors import EventMonitor, PopulationRateMonitor, StateMonitor
 from brian2.parsing.sympytools import str_to_sympy
 
+from .. import _checks
 from ..crossbar import Crossbar
 from ..inputs import PoissonSource, SpikeSource
 from ..network import Network
 from ..neurons import NEVER, LIFPopulation, brian2_timestep
 from .equations import Brian2MappingError, evaluate, recognise_lif, synaptic_increment
+from .stdp import has_plasticity, neuron_traces, recognise_stdp
 
 # crossbar -> the weights (amperes, or the unit of the Brian2 current) it was asked to hold
 _TARGETS = weakref.WeakKeyDictionary()
@@ -76,7 +88,8 @@ def _collect(obj):
     )
 
 
-def from_brian2(synapses_or_network, device="ideal", w_max=None, seed=None, namespace=None, **crossbar_options):
+def from_brian2(synapses_or_network, device="ideal", w_max=None, seed=None, namespace=None,
+                learning_pulses="deterministic", **crossbar_options):
     """Deploy a Brian2 network on memristive crossbars; returns a neuroimc :class:`~neuroimc.Network`.
 
     Parameters
@@ -88,12 +101,16 @@ def from_brian2(synapses_or_network, device="ideal", w_max=None, seed=None, name
         Device card of every crossbar (default ``"ideal"``).
     w_max : float, optional
         Weight of one fully programmed device, passed to
-        :meth:`Crossbar.from_weights` (default: each matrix's ``max|W|``).
+        :meth:`Crossbar.from_weights` (default: each matrix's ``max|W|``, and
+        for plastic synapses the current of a weight at the rule's upper bound).
     seed : int, optional
         Seed of the neuroimc network (Poisson sources, device sampling).
     namespace : dict, optional
         Values of external constants in the Brian2 equations; by default the
         caller's local and global variables, as ``brian2.run`` does.
+    learning_pulses : {"deterministic", "stochastic"}
+        How the weight changes of plastic synapses become whole numbers of
+        programming pulses on non-ideal devices (:class:`~neuroimc.STDP`'s ``pulses``).
     **crossbar_options
         Further keyword arguments of :meth:`Crossbar.from_weights` for every
         crossbar, e.g. ``deploy="verify"`` (program-and-verify with the card's
@@ -104,6 +121,7 @@ def from_brian2(synapses_or_network, device="ideal", w_max=None, seed=None, name
     integrates with a method other than ``exact`` produce a warning: neuroimc
     always integrates exactly, so its spikes then differ from that Brian2 model.
     """
+    _checks.choice("learning_pulses", learning_pulses, {"deterministic", "stochastic"})
     if namespace is None:
         namespace = get_local_namespace(level=1)
     objects = [o for o in _collect(synapses_or_network) if getattr(o, "active", True)]
@@ -130,8 +148,7 @@ def from_brian2(synapses_or_network, device="ideal", w_max=None, seed=None, name
             raise Brian2MappingError(what, "has no neuroimc equivalent")
     if not groups:
         raise ValueError("synapses_or_network holds no NeuronGroup, source or Synapses to deploy")
-    for S in synapses:
-        _check_synapses(S)
+    plastic = {S.name: _check_synapses(S) for S in synapses}
     dt, t_now = _clock(groups.values())
     step_now = int(brian2_timestep(t_now, dt))
 
@@ -159,46 +176,49 @@ def from_brian2(synapses_or_network, device="ideal", w_max=None, seed=None, name
         (pre, pre0), (post, post0) = _root(S.source), _root(S.target)
         if post.name not in lif:
             raise Brian2MappingError(f"target '{post.name}' of Synapses '{S.name}'", "must be a LIF NeuronGroup")
-        W = _dense_weights(S, pre, pre0, post, post0, lif[post.name].current, namespace)
+        if plastic[S.name]:
+            stdp = recognise_stdp(S, lif[post.name].current, namespace)
+            W, unit, rule = _plastic_weights(S, stdp, pre, pre0, post, post0, w_max, learning_pulses)
+            xb_w_max = stdp.scale * unit
+        else:
+            W = _dense_weights(S, pre, pre0, post, post0, lif[post.name].current, namespace)
+            rule, xb_w_max = None, w_max
         try:
-            xb = Crossbar.from_weights(W, device=device, w_max=w_max, **crossbar_options)
+            xb = Crossbar.from_weights(W, device=device, w_max=xb_w_max, **crossbar_options)
         except ValueError as exc:
             raise ValueError(f"Synapses '{S.name}': {exc}") from None
         _TARGETS[xb] = W
-        net.connect(mapped[pre.name], mapped[post.name], xb)
+        net.connect(mapped[pre.name], mapped[post.name], xb, plasticity=rule)
+        if rule is not None:
+            rows, cols = np.asarray(S.i[:], np.int64), np.asarray(S.j[:], np.int64)
+            xb._pre_trace[:], xb._post_trace[:] = neuron_traces(S, stdp, rows, cols, len(pre), len(post), t_now, dt,
+                                                                unit)
     return net
 
 
 def _check_synapses(S):
+    """Refuse what no crossbar can do; returns True for synapses with plasticity (checked as STDP later)."""
     where = f"Synapses '{S.name}'"
     if S.summed_updaters:
         raise Brian2MappingError(
             f"summed variables {sorted(S.summed_updaters)} of {where}", "continuous coupling is not a crossbar read"
         )
-    dynamic = [name for name, eq in S.equations.items() if eq.type == DIFFERENTIAL_EQUATION]
-    if S.event_driven is not None:  # (event-driven) equations are kept apart from S.equations
-        dynamic += list(S.event_driven.diff_eq_names)
-    if dynamic:
-        raise Brian2MappingError(
-            f"synaptic differential equations {dynamic} of {where}",
-            "synapses with their own dynamics (traces, plasticity) cannot be mapped yet",
-        )
     for p in S._pathways:
-        if p.prepost != "pre":
+        delays = np.asarray(p._delays.get_value())
+        if delays.size and np.any(delays != 0):
             raise Brian2MappingError(
-                f"on_post pathway '{p.name}' of {where}", "postsynaptic updates (learning rules) cannot be mapped yet"
+                f"delays of {where} (up to {delays.max():g} s)", "a crossbar read acts in the step of the spike"
             )
+    if has_plasticity(S):  # traces and on_post: recognise_stdp names what does not fit
+        return True
+    for p in S._pathways:
         if p.event != "spike":
             raise Brian2MappingError(f"pathway '{p.name}' of {where} on event '{p.event}'", "only spikes are mapped")
     if len(S._pathways) != 1:
         raise Brian2MappingError(
             f"{len(S._pathways)} presynaptic pathways of {where}", "a crossbar has exactly one on_pre increment"
         )
-    delays = np.asarray(S._pathways[0]._delays.get_value())
-    if delays.size and np.any(delays != 0):
-        raise Brian2MappingError(
-            f"delays of {where} (up to {delays.max():g} s)", "a crossbar read acts in the step of the spike"
-        )
+    return False
 
 
 def _clock(groups):
@@ -266,6 +286,42 @@ def _poisson_source(g):
             f"rates '{g.variables['rates'].expr}' of PoissonGroup '{g.name}'", "only fixed rates can be mapped"
         )
     return PoissonSource(len(g), np.asarray(g.variables["rates"].get_value(), np.float64), name=g.name)
+
+
+def _plastic_weights(S, stdp, pre, pre0, post, post0, w_max, pulses):
+    """``(W, unit, rule)`` of a pair-STDP ``Synapses``: current jumps, weight unit of one device, normalised rule."""
+    where = f"plastic Synapses '{S.name}'"
+    if pre0 != 0 or len(S.source) != len(pre) or post0 != 0 or len(S.target) != len(post):
+        raise Brian2MappingError(
+            f"{where} between subgroups ({S.source.name} -> {S.target.name})",
+            "every cell of a plastic crossbar learns; plastic synapses must connect whole groups",
+        )
+    i, j = np.asarray(S.i[:], np.int64), np.asarray(S.j[:], np.int64)
+    n_pre, n_post = len(pre), len(post)
+    if len(S) != n_pre * n_post or np.unique(i * n_post + j).size != len(S):
+        raise Brian2MappingError(
+            f"connectivity of {where} ({len(S)} synapses for {n_pre} x {n_post} neuron pairs)",
+            "every cell of a plastic crossbar learns; plastic synapses must connect every pair exactly once "
+            "(S.connect())",
+        )
+    if w_max is None:
+        if stdp.w_max <= 0:
+            raise Brian2MappingError(f"upper weight bound {stdp.w_max:g} of {where}",
+                                     "must be > 0 to become one fully programmed device")
+        unit = stdp.w_max  # the rule's range fills the device window
+    else:
+        unit = _checks.positive("w_max", w_max) / stdp.scale
+    try:
+        rule = dataclasses.replace(stdp.normalised(unit), pulses=pulses)
+    except ValueError as exc:
+        raise ValueError(
+            f"Synapses '{S.name}': its STDP rule does not fit w_max = {unit * stdp.scale:g} (bounds "
+            f"[{stdp.w_min:g}, {stdp.w_max:g}] of '{stdp.weight}' = [{stdp.w_min * stdp.scale:g}, "
+            f"{stdp.w_max * stdp.scale:g}] of current): {exc}"
+        ) from None
+    W = np.zeros((n_pre, n_post))
+    W[i, j] = stdp.scale * np.asarray(S.variables[stdp.weight].get_value(), np.float64)
+    return W, unit, rule
 
 
 def _dense_weights(S, pre, pre0, post, post0, current, namespace):

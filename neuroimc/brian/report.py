@@ -40,6 +40,13 @@ def comparison_markdown(c, title=None):
         f"| mean van Rossum distance (tau = {c.tau / ms:g} ms) | {c.van_rossum:.4g} |",
         f"| max membrane-trace error | {_fmt_volt(c.max_trace_error)} |",
         f"| max membrane-trace error before first divergence | {_fmt_volt(c.max_trace_error_before_divergence)} |",
+    ]
+    if c.weights:
+        lines += [
+            f"| max final-weight error (of w_max) | {c.max_weight_error:.3g} |",
+            f"| RMS final-weight error (of w_max) | {c.rms_weight_error:.3g} |",
+        ]
+    lines += [
         "",
         "| population | n | spikes a | spikes b | matched | first divergence | mean rate a (Hz) | "
         "mean rate b (Hz) | rate diff | rate-spread diff | max abs count diff | mean van Rossum |",
@@ -53,14 +60,32 @@ def comparison_markdown(c, title=None):
             f"{100 * p.rate_std_relative_difference:.3f} % | {int(np.abs(p.count_difference).max(initial=0))} | "
             f"{p.van_rossum.mean():.4g} |"
         )
+    if c.weights:
+        lines += [
+            "",
+            "Learned weights of the plastic crossbars (errors and changes in units of the crossbar's w_max):",
+            "",
+            f"| crossbar | cells | max final-weight error | RMS final-weight error | mean change {a} | "
+            f"mean change {b} | change correlation | error / learning |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, w in c.weights.items():
+            lines.append(
+                f"| {name} | {w.final_a.size} | {w.max_error:.3g} | {w.rms_error:.3g} | {w.mean_change_a:.4g} | "
+                f"{w.mean_change_b:.4g} | {w.change_correlation:.4f} | {w.learning_error:.3g} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def comparison_figure(c, neurons, max_raster_neurons, window):
     a_label, b_label = c.labels
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
-    grid = fig.add_gridspec(2, 2, height_ratios=(1.3, 1.0))
-    ax_r, ax_s, ax_t = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    # a panel of learned weights only when there are plastic crossbars
+    cols = 3 if c.weights else 2
+    fig = Figure(figsize=(11 if cols == 2 else 14, 7.5), layout="constrained")
+    grid = fig.add_gridspec(2, cols, height_ratios=(1.3, 1.0))
+    ax_r, ax_s, ax_t = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, -1])
+    if c.weights:
+        _weights_panel(c, fig.add_subplot(grid[1, 1]))
     div = c.first_divergence
 
     # rasters, populations stacked; b as open circles around a's dots
@@ -133,6 +158,26 @@ def comparison_figure(c, neurons, max_raster_neurons, window):
         for ax in (ax_r, ax_t):
             ax.axvline(div / ms, color="red", lw=0.8, ls="--")
     return fig
+
+
+def _weights_panel(c, ax, max_points=20000):
+    """Final weights of a against b, cell by cell (in units of w_max), initial weights in grey."""
+    a_label, b_label = c.labels
+    rng = np.random.default_rng(0)  # a fixed subsample keeps the figure light and reproducible
+    for k, (name, w) in enumerate(c.weights.items()):
+        n = w.final_a.size
+        pick = rng.choice(n, size=max_points, replace=False) if n > max_points else np.arange(n)
+        ax.scatter(w.initial_b.ravel()[pick] / w.w_scale, w.initial_a.ravel()[pick] / w.w_scale, s=3, color="0.75",
+                   linewidths=0, label="initial" if k == 0 else None)
+        ax.scatter(w.final_b.ravel()[pick] / w.w_scale, w.final_a.ravel()[pick] / w.w_scale, s=4, color=f"C{k}",
+                   linewidths=0, label=f"{name} final")
+    lo = min(min(w.final_b.min(), w.initial_b.min()) / w.w_scale for w in c.weights.values())
+    hi = max(max(w.final_b.max(), w.initial_b.max()) / w.w_scale for w in c.weights.values())
+    ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
+    ax.set_xlabel(f"weight in {b_label} (w / w_max)")
+    ax.set_ylabel(f"weight in {a_label} (w / w_max)")
+    ax.set_title(f"learned weights, max error {c.max_weight_error:.3g} w_max")
+    ax.legend(loc="upper left", fontsize="x-small")
 
 
 def save_figure(fig, path, dpi=120):

@@ -43,6 +43,27 @@ class PopulationRecord:
 
 
 @dataclass(frozen=True)
+class WeightRecord:
+    """Weights of one plastic crossbar at the start and the end of a run.
+
+    Attributes
+    ----------
+    name : str
+        The crossbar's label (``xbNN_<pre>_to_<post>``, as in the Brian2 twin).
+    w_scale : float
+        The crossbar's ``w_max`` (amperes): the current jump of one fully
+        programmed device, the unit in which the learning rule sees weights.
+    initial, final : ndarray, shape (n_pre, n_post)
+        Current jumps (amperes) before and after the run.
+    """
+
+    name: str
+    w_scale: float
+    initial: np.ndarray
+    final: np.ndarray
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything one simulator recorded in a reference run.
 
@@ -58,6 +79,8 @@ class RunResult:
         Seconds of wall-clock time the simulation took (building excluded).
     info : dict
         Free-form facts about the run (devices, code-generation target, ...).
+    weights : dict of str -> WeightRecord
+        Initial and final weights of every plastic crossbar (empty without plasticity).
     """
 
     simulator: str
@@ -66,6 +89,7 @@ class RunResult:
     populations: dict
     wall_time: float = 0.0
     info: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
 
     @property
     def n_steps(self):

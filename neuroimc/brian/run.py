@@ -10,7 +10,7 @@ from .. import _checks
 from ..inputs import PoissonSource
 from ..network import Network
 from .build import build_twin, snapshot, source_replay
-from .results import PopulationRecord, ReferenceRun, RunResult
+from .results import PopulationRecord, ReferenceRun, RunResult, WeightRecord
 
 
 def _record_indices(net, record_v):
@@ -48,7 +48,10 @@ def reference_run(net, duration, record_v=16, weights="target", target="numpy", 
     snapshot of ``net`` taken before the run; spike monitors put on every
     Poisson source record what neuroimc draws, and the twin replays exactly
     those spikes.  The network is then advanced by ``duration`` (it keeps the
-    monitors this function adds).
+    monitors this function adds).  Plastic crossbars learn on both sides (the
+    twin with the ideal STDP rule, whatever the device card: the reference of
+    what the hardware should learn); both results carry their initial and
+    final weights (:class:`WeightRecord`), which :func:`compare` compares.
 
     Parameters
     ----------
@@ -93,6 +96,8 @@ def reference_run(net, duration, record_v=16, weights="target", target="numpy", 
         label: net.monitor_state(pop, "v", record=records[id(pop)]) for pop, label in pops if records[id(pop)].size
     }
     drawn = {s: net.monitor_spikes(s) for s in net.sources if isinstance(s, PoissonSource)}
+    plastic = [(xb, name, W) for xb, name, W in snap.crossbars if name in snap.plastic]
+    initial = {name: xb.weights() for xb, name, _ in plastic}
     t0 = time.perf_counter()
     net.run(duration, progress=progress)
     ni_wall = time.perf_counter() - t0
@@ -103,7 +108,10 @@ def reference_run(net, duration, record_v=16, weights="target", target="numpy", 
             label, pop.n, spikes[label].indices.copy(), spikes[label].steps - snap.step0, records[id(pop)], v
         )
     devices = sorted({xb.device.name for xb in net.crossbars})
-    ni_result = RunResult("neuroimc", net.dt, duration, ours, ni_wall, {"devices": devices})
+    ni_weights = {
+        name: WeightRecord(name, xb.w_max, initial[name], xb.weights()) for xb, name, _ in plastic
+    }
+    ni_result = RunResult("neuroimc", net.dt, duration, ours, ni_wall, {"devices": devices}, ni_weights)
 
     replay = source_replay(snap, drawn)
     state_specs = [(label, "v", records[id(pop)]) for pop, label in pops if records[id(pop)].size]
@@ -127,5 +135,11 @@ def reference_run(net, duration, record_v=16, weights="target", target="numpy", 
         v = np.asarray(v_mons[label].v_).T.copy() if label in v_mons else np.zeros((n_steps, 0))
         theirs[label] = PopulationRecord(label, pop.n, np.asarray(mon.i, np.int64), steps, records[id(pop)], v)
     info = {"target": target, "weights": weights if isinstance(weights, str) else "given"}
-    b2_result = RunResult("brian2", net.dt, duration, theirs, b2_wall, info)
+    if plastic:
+        info["plasticity"] = "ideal STDP (the same rule on exact weights)"
+    b2_weights = {
+        name: WeightRecord(name, snap.plastic[name].w_scale, W.copy(), twin.final_weights(name, W.shape))
+        for _, name, W in plastic
+    }
+    b2_result = RunResult("brian2", net.dt, duration, theirs, b2_wall, info, b2_weights)
     return ReferenceRun(ni_result, b2_result)

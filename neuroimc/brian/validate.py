@@ -19,6 +19,18 @@ network from :mod:`neuroimc.brian.cases`):
     against the *ideal* Brian2 reference (the intended weights).  An ideal
     card must reproduce it exactly; for the others the report shows what the
     device does to the network (no pass/fail: that is the measurement).
+``stdp``
+    Poisson inputs -> LIF through one ideal crossbar that learns with pair STDP
+    (:func:`~neuroimc.brian.cases.stdp_feedforward`), against its Brian2 twin
+    learning with the same rule.  Must give identical spikes, membrane traces
+    equal to 1 nV and final weights equal to 1e-6 of ``w_max``; learning must
+    have moved the weights by at least 1000 times that (else the weight check
+    proves nothing).
+``stdp:<card>``
+    The same learning network on each non-ideal card of ``devices``, against
+    Brian2 learning with the ideal rule from the intended weights: how far
+    hardware learning (pulse granularity, nonlinear steps, write noise, faults,
+    wear) moves the spikes and the learned weights (reported, no pass/fail).
 
 Every case needs an active network (mean rate >= 1 Hz), else its comparison
 would prove nothing.  :func:`run_suite` writes ``report.md``, ``results.json``
@@ -42,7 +54,7 @@ from .compare import compare
 from .report import save_figure
 from .run import reference_run
 
-CASES = ("feedforward", "recurrent_ei", "devices")
+CASES = ("feedforward", "recurrent_ei", "devices", "stdp")
 #: the first divergence of the E/I case may not come before this fraction of the run
 MIN_DIVERGENCE_FRACTION = 0.2
 #: largest relative difference of a population's mean rate in the E/I case
@@ -51,6 +63,10 @@ MAX_RATE_DIFFERENCE = 0.02
 MAX_TRACE_ERROR = 1e-9
 #: a case is only meaningful if its neurons fire at least this much, Hz
 MIN_RATE = 1.0
+#: largest final-weight error where learning must be identical, in units of the crossbar's w_max
+MAX_WEIGHT_ERROR = 1e-6
+#: learning must move the weights (mean |change|, units of w_max) this many times the allowed error
+MIN_WEIGHT_CHANGE_FACTOR = 1000
 
 
 @dataclass
@@ -187,6 +203,50 @@ def _device_checks(card, c):
     ]
 
 
+def _weight_checks(c):
+    change = min(w.mean_change_b for w in c.weights.values())
+    least = MIN_WEIGHT_CHANGE_FACTOR * MAX_WEIGHT_ERROR
+    return [
+        Check(
+            f"learning moved the weights (mean |change| >= {least:g} w_max in Brian2, "
+            f"{MIN_WEIGHT_CHANGE_FACTOR}x the allowed error)",
+            bool(change >= least),
+            f"{change:.4g} w_max",
+        ),
+        Check(
+            f"final weights agree within {MAX_WEIGHT_ERROR:g} w_max",
+            bool(c.max_weight_error <= MAX_WEIGHT_ERROR),
+            f"max |w_neuroimc - w_brian2| = {c.max_weight_error:.3g} w_max (RMS {c.rms_weight_error:.3g})",
+        ),
+    ]
+
+
+def _hardware_learning_checks(c):
+    checks = [
+        Check("spikes matched within one step (reported)", None, f"{100 * c.matched_fraction:.3f} %"),
+        Check("firing-rate correlation (reported)", None, f"{c.rate_correlation:.4f}"),
+        Check(
+            "first divergence (reported)",
+            None,
+            "none" if c.first_divergence is None else f"{c.first_divergence / ms:.1f} ms",
+        ),
+        Check(
+            "final-weight error, max and RMS (reported)",
+            None,
+            f"{c.max_weight_error:.3g} w_max, RMS {c.rms_weight_error:.3g} w_max",
+        ),
+    ]
+    for name, w in c.weights.items():
+        checks.append(Check(
+            f"learning of '{name}': mean |change| on hardware / ideal, correlation of the changes, "
+            "RMS error / RMS ideal change (reported)",
+            None,
+            f"{w.mean_change_a:.4g} / {w.mean_change_b:.4g} w_max, r = {w.change_correlation:.4f}, "
+            f"{w.learning_error:.3g}",
+        ))
+    return checks
+
+
 def _plan(case_names, devices, seed):
     """``(name, title, description, builder, weights mode, checks)`` of each case to run."""
     plan = []
@@ -221,6 +281,28 @@ def _plan(case_names, devices, seed):
                 "given",
                 (lambda c, d, card=card: _device_checks(card, c)),
             ))
+    if "stdp" in case_names:
+        plan.append((
+            "stdp",
+            "Feed-forward STDP, ideal crossbar",
+            "200 Poisson inputs (15 Hz) -> 30 heterogeneous LIF neurons through one ideal crossbar that learns with "
+            "additive pair STDP; the Brian2 twin replays the input spikes and learns with the same rule.",
+            lambda: cases.stdp_feedforward(seed),
+            "effective",
+            lambda c, d: _identical_checks(c) + _weight_checks(c),
+        ))
+        for card in devices:
+            if load_device(card).is_ideal:
+                continue  # the ideal case above is the exact one
+            plan.append((
+                f"stdp:{card}",
+                f"STDP on '{card}' crossbars against ideal Brian2 learning",
+                f"The STDP network with its crossbar on '{card}' devices (weight changes written as programming "
+                "pulses), against Brian2 learning with the ideal rule from the intended weights.",
+                (lambda card=card: cases.stdp_feedforward(seed, device=card)),
+                "given",
+                lambda c, d: _hardware_learning_checks(c),
+            ))
     return plan
 
 
@@ -232,15 +314,15 @@ def run_suite(out="out/validate", devices=None, seed=1, duration=1.0 * second, c
     out : str
         Folder for ``report.md``, ``results.json`` and the figures.
     devices : list of str, optional
-        Device cards of the device cases (default: every card,
-        :func:`neuroimc.available_devices`).
+        Device cards of the device and hardware-learning cases (default: every
+        card, :func:`neuroimc.available_devices`).
     seed : int
         Seed of every network.
     duration : float
         Seconds simulated per case (criteria scale with it: the E/I divergence
         bound is 20 % of it).
     cases : list of str, optional
-        Subset of ``("feedforward", "recurrent_ei", "devices")`` (default all).
+        Subset of ``("feedforward", "recurrent_ei", "devices", "stdp")`` (default all).
     progress : bool
         Progress bars.
     """
@@ -293,15 +375,17 @@ def _markdown(suite):
         "",
         f"**Result: {'all checks passed' if suite.passed else 'SOME CHECKS FAILED'}.**",
         "",
-        "| case | result | matched | first divergence | rate correlation | wall time neuroimc / Brian2 |",
-        "|---|---|---|---|---|---|",
+        "| case | result | matched | first divergence | rate correlation | max final-weight error (w_max) | "
+        "wall time neuroimc / Brian2 |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in suite.cases:
         c = r.comparison
         div = "none" if c.first_divergence is None else f"{c.first_divergence / ms:.1f} ms"
+        weights = f"{c.max_weight_error:.3g}" if c.weights else "no plasticity"
         lines.append(
             f"| [{r.name}](#{r.name.replace(':', '')}) | {'pass' if r.passed else 'FAIL'} | "
-            f"{100 * c.matched_fraction:.3f} % | {div} | {c.rate_correlation:.4f} | "
+            f"{100 * c.matched_fraction:.3f} % | {div} | {c.rate_correlation:.4f} | {weights} | "
             f"{r.wall_time['neuroimc']:.2f} s / {r.wall_time['brian2']:.2f} s |"
         )
     for r in suite.cases:
@@ -309,6 +393,8 @@ def _markdown(suite):
                   "|---|---|---|"]
         for ch in r.checks:
             verdict = "reported" if ch.passed is None else ("pass" if ch.passed else "FAIL")
-            lines.append(f"| {ch.description} | {verdict} | {ch.measured} |")
+            # a bare | (as in |v_a - v_b|) would end the table cell
+            cells = (ch.description.replace("|", "\\|"), verdict, ch.measured.replace("|", "\\|"))
+            lines.append("| " + " | ".join(cells) + " |")
         lines += ["", r.comparison.to_markdown(), f"![{r.name}]({r.figure})"]
     return "\n".join(lines) + "\n"
