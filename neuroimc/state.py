@@ -18,12 +18,12 @@ gives the same spikes and state, bit for bit, as never having stopped.
 import dataclasses
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import __version__
+from ._io import atomic_open
 from .crossbar import Crossbar
 from .devices import _SECTIONS, DeviceModel
 from .inputs import PoissonSource, SpikeSource
@@ -85,18 +85,8 @@ def save(net, path):
         man["crossbars"].append(entry)
     arrays["manifest.json"] = np.frombuffer(json.dumps(man).encode(), dtype=np.uint8)
 
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(target))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 
