@@ -4,6 +4,9 @@
 
     neuroimc validate [--device CARD]... [--case CASE]... [--seed N] [--duration 1s]
                       [--out out/validate] [--json] [--quiet]
+    neuroimc sweep FILE [--seeds N] [--scheduler local|serial|ADDRESS] ...
+    neuroimc demo NAME [--device CARD]... [--seed N] [--out DIR] [--json] [--quiet] [-- SCRIPT_ARGS...]
+    neuroimc bench {engine,vs-brian2} [options] [-- SCRIPT_ARGS...]
 
 Each subcommand registers itself through one function
 ``add_<name>_parser(subparsers)`` listed in :data:`SUBCOMMANDS`: it adds its
@@ -12,6 +15,8 @@ parser (using :func:`add_common_options`, so that every subcommand spells
 ``func``, which takes the parsed arguments and returns the exit status
 (0 success, 1 a check failed, 2 bad usage).  Subcommands import their heavy
 dependencies (Brian2, ...) only when they run, so ``neuroimc --help`` is quick.
+A subcommand that sets ``accepts_extra=True`` receives the arguments after
+``--`` as ``args.extra`` (``demo`` and ``bench`` hand them to their script).
 """
 import argparse
 import json
@@ -111,10 +116,11 @@ def run_validate(args):
 
 
 # --------------------------------------------------------------------------- main
+from .scripts import add_bench_parser, add_demo_parser  # noqa: E402
 from .sweep.command import add_sweep_parser  # noqa: E402  (importing it does not import dask)
 
 #: one registration function per subcommand
-SUBCOMMANDS = (add_validate_parser, add_sweep_parser)
+SUBCOMMANDS = (add_validate_parser, add_sweep_parser, add_demo_parser, add_bench_parser)
 
 
 def build_parser():
@@ -130,7 +136,18 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``neuroimc`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if "--" in argv:
+        # split by hand: argparse's own handling of "--" after options is unreliable
+        cut = argv.index("--")
+        args = parser.parse_args(argv[:cut])
+        if getattr(args, "accepts_extra", False):
+            args.extra = argv[cut + 1:]
+            return args.func(args)
+        args = parser.parse_args(argv)  # other subcommands: "--" keeps argparse's meaning
+    else:
+        args = parser.parse_args(argv)
     return args.func(args)
 
 

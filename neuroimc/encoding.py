@@ -17,6 +17,10 @@ Images are arrays ``(n_images, *image_shape)``: the first axis always counts ima
 ``image[None]`` for one image).  An image is flattened in C order, so pixel ``(r, c)`` of a
 28 x 28 image is input ``28 * r + c``.  Image ``k`` of a sequence is shown during
 ``[t_start + k * (duration + rest), ... + duration)``.
+
+Bad input -- a non-finite, negative or out-of-range value, a wrong shape or type, a time that is
+not a whole number of steps, a request for more than :data:`MAX_STEPS` steps or
+:data:`MAX_SPIKES` delta spikes -- raises ``ValueError`` or ``TypeError`` naming the parameter.
 """
 from dataclasses import dataclass
 
@@ -66,7 +70,8 @@ def _images(images, full_scale):
     if arr.ndim < 2:
         raise ValueError(f"images must have shape (n_images, *image_shape) with at least 2 dimensions, "
                          f"got shape {arr.shape}; pass image[None] for a single image")
-    flat = arr.reshape(arr.shape[0], -1)
+    # explicit width: reshape(n, -1) cannot infer it for an empty batch (n = 0)
+    flat = arr.reshape(arr.shape[0], int(np.prod(arr.shape[1:])))
     if flat.size and (flat.min() < 0 or flat.max() > full_scale):
         bad = flat.min() if flat.min() < 0 else flat.max()
         raise ValueError(f"images must hold intensities in [0, full_scale={full_scale:g}], found {bad:g}; "
@@ -74,8 +79,17 @@ def _images(images, full_scale):
     return flat
 
 
+#: most time steps an encoder accepts for one duration (the engine counts steps in int64)
+MAX_STEPS = 2**53
+#: most spikes delta_encode produces (about 1.7 GB of times, indices and signs)
+MAX_SPIKES = 10**8
+
+
 def _whole_steps(name, value, dt):
     steps = value / dt
+    if not steps <= MAX_STEPS:  # also catches inf from an overflowing division
+        raise ValueError(f"{name} / dt is too many time steps: {value:g} s / {dt:g} s = {steps:g} "
+                         f"(at most 2**53); use a larger dt or a shorter {name}")
     k = int(round(steps))
     if abs(steps - k) > 1e-6 * max(1.0, steps):
         raise ValueError(f"{name} must be a whole number of time steps dt={dt:g} s, got {value:g} s "
@@ -90,7 +104,9 @@ def pixel_rates(images, max_rate=DIEHL_COOK_MAX_RATE, full_scale=255.0):
     """
     max_rate = _checks.non_negative("max_rate", max_rate)
     full_scale = _checks.positive("full_scale", full_scale)
-    return _images(images, full_scale) * (max_rate / full_scale)
+    # divide first: intensity / full_scale is in [0, 1], so neither step can overflow or underflow to a
+    # wrong rate, as max_rate / full_scale can (a huge max_rate over a tiny full scale, or the reverse)
+    return (_images(images, full_scale) / full_scale) * max_rate
 
 
 def rate_encode(images, *, dt, max_rate=DIEHL_COOK_MAX_RATE, duration=350 * ms, rest=0.0, full_scale=255.0,
@@ -161,15 +177,17 @@ def latency_encode(images, *, duration=350 * ms, rest=0.0, full_scale=255.0, t_s
     Returns a :class:`SpikeTrains` sorted by time (ties by input).
     """
     full_scale = _checks.positive("full_scale", full_scale)
-    x = _images(images, full_scale) / full_scale
+    values = _images(images, full_scale)
+    x = values / full_scale
     duration = _checks.positive("duration", duration)
     period = duration + _checks.non_negative("rest", rest)
     t_start = _checks.non_negative("t_start", t_start)
     _checks.choice("method", method, {"linear", "rc"})
-    k, i = np.nonzero(x > 0)
+    k, i = np.nonzero(values > 0)  # the intensities themselves: x may underflow to 0 for a faint input
     xs = x[k, i]
     if method == "linear":
-        t = (1.0 - xs) * duration
+        # inside the window even when 1 - x rounds to 1: the last representable instant before its end
+        t = np.minimum((1.0 - xs) * duration, np.nextafter(duration, 0.0))
     else:
         tau = duration / 5 if tau is None else _checks.positive("tau", tau)
         threshold = _checks.real("threshold", threshold, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -178,6 +196,9 @@ def latency_encode(images, *, duration=350 * ms, rest=0.0, full_scale=255.0, t_s
         t = tau * np.log(xs / (xs - threshold))
         keep = t < duration
         k, i, t = k[keep], i[keep], t[keep]
+    if not np.isfinite(t_start + x.shape[0] * period):
+        raise ValueError(f"t_start + n_images * (duration + rest) overflows: t_start={t_start:g} s, "
+                         f"{x.shape[0]} images, duration + rest = {period:g} s")
     times = t_start + k * period + t
     order = np.lexsort((i, times))
     return SpikeTrains(x.shape[1], i[order].astype(np.int64), times[order])
@@ -238,15 +259,26 @@ def delta_encode(signal, threshold, *, dt=None, times=None):
     times : array (n_samples,), optional
         Strictly increasing sample times, s, instead of ``dt``.
 
-    Returns a :class:`SpikeTrains` with ``n = 2 * n_channels``, sorted by time.
+    Returns a :class:`SpikeTrains` with ``n = 2 * n_channels``, sorted by time.  A threshold so
+    small that the code would exceed :data:`MAX_SPIKES` spikes is refused (``ValueError``).
     """
     x = _checks.real_array("signal", signal)
     if x.ndim not in (1, 2) or x.shape[0] < 1:
         raise ValueError(f"signal must have shape (n_samples,) or (n_samples, n_channels), got {x.shape}")
-    x = x.reshape(x.shape[0], -1)
-    n_samples, n_channels = x.shape
+    n_samples, n_channels = x.shape[0], int(np.prod(x.shape[1:]))
+    if n_channels == 0:
+        raise ValueError(f"signal must have at least one channel, got shape {x.shape}")
+    x = x.reshape(n_samples, n_channels)
     theta = _checks.per_neuron("threshold", threshold, n_channels, low=0.0, low_open=True)
     t = _sample_times(n_samples, dt, times)
+    # each channel crosses at most (total variation / threshold) levels: refuse a code that would not
+    # fit in memory before the kernel starts allocating it (a tiny threshold on a large signal)
+    with np.errstate(over="ignore"):
+        variation = np.abs(np.diff(x, axis=0)).sum(axis=0) / theta if n_samples > 1 else np.zeros(n_channels)
+    expected = float(variation.sum())
+    if not expected <= MAX_SPIKES:
+        raise ValueError(f"threshold {_show_threshold(theta)} would give about {expected:.3g} spikes "
+                         f"(signal variation / threshold; at most {MAX_SPIKES:.0e}); raise the threshold")
     idx, tt = [], []
     for c in range(n_channels):
         tc, sc = _level_crossings(t, np.ascontiguousarray(x[:, c]), theta[c])
@@ -258,13 +290,22 @@ def delta_encode(signal, threshold, *, dt=None, times=None):
     return SpikeTrains(2 * n_channels, indices[order], spike_times[order])
 
 
+def _show_threshold(theta):
+    return f"{theta[0]:g}" if np.all(theta == theta[0]) else f"(min {theta.min():g})"
+
+
 def _sample_times(n_samples, dt, times):
     if (dt is None) == (times is None):
         raise ValueError("give exactly one of dt (uniform sampling) and times (sample times), "
                          f"got dt={dt!r} and times={'None' if times is None else 'an array'}")
     if dt is not None:
-        return np.arange(n_samples) * _checks.positive("dt", dt)
+        dt = _checks.positive("dt", dt)
+        if not np.isfinite((n_samples - 1) * dt):
+            raise ValueError(f"dt = {dt:g} s makes the sample times overflow over {n_samples} samples")
+        return np.arange(n_samples) * dt
     t = _checks.real_array("times", times, shape=(n_samples,))
+    if n_samples > 1 and not np.isfinite(t[-1] - t[0]):
+        raise ValueError(f"times span {t[0]:g} .. {t[-1]:g} s, which overflows; use a smaller time unit")
     if n_samples > 1 and np.any(np.diff(t) <= 0):
         k = int(np.flatnonzero(np.diff(t) <= 0)[0])
         raise ValueError(f"times must be strictly increasing, got times[{k}]={t[k]:g} and "
@@ -278,6 +319,8 @@ def delta_decode(spikes, threshold, initial, t):
     ``initial`` is the first sample of each channel (scalar or ``(n_channels,)``); returns an
     array ``(len(t), n_channels)``.  Spikes at exactly ``t`` count.
     """
+    if not isinstance(spikes, SpikeTrains):
+        raise TypeError(f"spikes must be the SpikeTrains that delta_encode returns, got {type(spikes).__name__}")
     if spikes.n % 2:
         raise ValueError(f"spikes must come from delta_encode (an even number of inputs), got n={spikes.n}")
     n_channels = spikes.n // 2
@@ -336,7 +379,11 @@ class PresentationSchedule:
 
     def rates(self, image, attempt=0):
         """Per-input rates (Hz, flattened) of one image at attempt ``attempt``."""
-        return pixel_rates(np.asarray(image)[None], self.peak_rate(attempt), self.full_scale)[0]
+        image = _checks.real_array("image", image)
+        try:
+            return pixel_rates(image[None], self.peak_rate(attempt), self.full_scale)[0]
+        except ValueError as exc:  # the batch check speaks of "images": name what the caller passed
+            raise ValueError(str(exc).replace("images", "image", 1)) from None
 
     def accepted(self, n_spikes):
         """Whether a presentation that drew ``n_spikes`` output spikes ends this image."""

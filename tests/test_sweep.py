@@ -134,17 +134,20 @@ def test_a_killed_sweep_process_loses_no_finished_task(tmp_path):
         sweep(slow, {{"a": list(range(10))}}, seeds=2, cache={str(cache)!r}, scheduler="serial",
               progress=False, name="slow")
     """)
+    def finished():  # an atomic write's temporary file (.tmp-*) is not a result, even if complete
+        return [f for f in cache.glob("*.json") if not f.name.startswith(".tmp-")]
+
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
         deadline = time.monotonic() + 60
-        while len(list(cache.glob("*.json"))) < 3:
+        while len(finished()) < 3:
             assert proc.poll() is None, "the sweep ended before it could be killed"
             assert time.monotonic() < deadline, "the sweep wrote no cache files"
             time.sleep(0.02)
         proc.kill()
     finally:
         proc.wait()
-    files = list(cache.glob("*.json"))
+    files = finished()
     assert 3 <= len(files) < 20
     for f in files:  # atomic writes: no half-written file
         assert json.loads(f.read_text())["status"] == "ok"

@@ -13,6 +13,8 @@ inconsistency -- wrong magic, truncated or over-long data, a damaged gzip stream
 ``ValueError`` naming the file, so a half-downloaded file cannot pass as a smaller data set.
 """
 import gzip
+import math
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -24,10 +26,28 @@ DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+def checked_path(path, what="file"):
+    """``path`` as a ``Path``; ``TypeError``/``ValueError`` naming ``path`` if it cannot name a file."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike {what}, got {path!r} ({type(path).__name__})")
+    try:
+        text = os.fspath(path)
+    except TypeError as exc:  # a PathLike whose __fspath__ misbehaves
+        raise TypeError(f"path must be a str or os.PathLike {what}, got {path!r}: {exc}") from None
+    if not isinstance(text, str):
+        raise TypeError(f"path must be a str or os.PathLike {what} naming a text path, got {path!r} "
+                        f"(it gives {type(text).__name__})")
+    if not text:
+        raise ValueError(f"path must name a {what}, got an empty string")
+    if "\0" in text:
+        raise ValueError(f"path {text!r} contains a NUL byte")
+    return Path(text)
+
+
 def read_bytes(path):
     """The file's content, gunzipped if it is a gzip stream."""
-    path = Path(path)
-    raw = path.read_bytes()
+    path = checked_path(path)
+    raw = path.read_bytes()  # OSError (FileNotFoundError, IsADirectoryError, ...) names the file
     if raw[:2] != _GZIP_MAGIC:
         return raw
     try:
@@ -52,16 +72,34 @@ def parse_idx(raw, source="<bytes>"):
         raise ValueError(f"{source}: truncated IDX header: {ndim} dimensions need {header} bytes, file has {len(raw)}")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # exact integer product: in int64 e.g. (2^16)^4 = 2^64 wraps to 0 and an empty file would pass
+    expected = math.prod(shape) * dtype.itemsize
     found = len(raw) - header
     if found != expected:
         what = "truncated" if found < expected else "has trailing bytes"
         raise ValueError(f"{source}: IDX data {what}: header says shape {shape} of {dtype.name} "
                          f"({expected} bytes), found {found} bytes after the header")
-    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    try:
+        data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    except ValueError as exc:  # an empty array whose other sizes overflow numpy's index type: (0, 2^31, 2^31, ...)
+        raise ValueError(f"{source}: IDX header shape {shape} cannot be an array: {exc}") from None
     return data.astype(dtype.newbyteorder("="), copy=True)
 
 
 def read_idx(path):
-    """Read an IDX file (plain or gzip-compressed) into a numpy array."""
+    """Read an IDX file (plain or gzip-compressed) into a native-endian numpy array.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or ``os.PathLike``.
+    ValueError
+        The content is not one complete IDX file: wrong magic number, header or data truncated,
+        trailing bytes, a damaged gzip stream; or ``path`` is empty or holds a NUL byte.  The
+        message names the file.
+    OSError
+        The file cannot be read (``FileNotFoundError``, ``IsADirectoryError``,
+        ``PermissionError``, ...); the message names the file.
+    """
+    path = checked_path(path)
     return parse_idx(read_bytes(path), source=str(path))

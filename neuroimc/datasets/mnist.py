@@ -161,6 +161,20 @@ def load_mnist(path=None, split="train", download=False, progress=True, mirrors=
     labels : uint8 array (n,)
         Digit 0..9 of each image.
 
+    Raises
+    ------
+    FileNotFoundError
+        The split is in none of the folders searched (the message lists them and the fixes).
+    ValueError
+        A bad ``split``; or a file that is not what its name says: a damaged or truncated IDX or
+        gzip file, an unreadable ``mnist.npz``, images that are not uint8 ``(n, 28, 28)``,
+        labels that are not uint8 digits, or counts that differ.  The message names the file.
+    TypeError
+        ``path`` is not a str or path-like, or a flag is not a bool.
+    OSError
+        A file that cannot be read (e.g. ``PermissionError``), naming it; a failed download
+        (:class:`~neuroimc.datasets.DownloadError`).
+
     Notes
     -----
     The project's shared copy (``shared/data/mnist``) holds LeCun's exact test images, test labels
@@ -192,12 +206,32 @@ def load_mnist(path=None, split="train", download=False, progress=True, mirrors=
 
 def _read_npz(file, split):
     key = "train" if split == "train" else "test"
-    with np.load(file) as npz:
-        missing = {f"x_{key}", f"y_{key}"} - set(npz.files)
-        if missing:
-            raise ValueError(f"{file}: missing arrays {sorted(missing)} (has {sorted(npz.files)}); "
-                             "expected the Keras layout x_train, y_train, x_test, y_test")
-        return npz[f"x_{key}"], npz[f"y_{key}"]
+    try:
+        loaded = np.load(file, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"{file}: holds a single .npy array, not an .npz archive of "
+                             "x_train, y_train, x_test, y_test")
+        with loaded as npz:
+            missing = {f"x_{key}", f"y_{key}"} - set(npz.files)
+            if missing:
+                raise ValueError(f"{file}: missing arrays {sorted(missing)} (has {sorted(npz.files)}); "
+                                 "expected the Keras layout x_train, y_train, x_test, y_test")
+            arrays = npz[f"x_{key}"], npz[f"y_{key}"]  # each read (and checked) here, inside the archive
+        for name, arr in zip((f"x_{key}", f"y_{key}"), arrays):
+            if not isinstance(arr, np.ndarray):  # NpzFile hands back raw bytes for a member that is not .npy
+                raise ValueError(f"{file}: member {name} is not a .npy array ({len(arr)} bytes of other data)")
+        return arrays
+    except MemoryError:
+        raise
+    except ValueError as exc:
+        if str(exc).startswith(f"{file}: "):
+            raise
+        raise ValueError(f"{file}: not a readable .npz archive: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        # a damaged archive can fail in zipfile, zlib or numpy's format parser with almost any
+        # exception type (BadZipFile, EOFError, zlib.error, OSError on a bad seek, ...); all mean
+        # the same thing to the caller, and the message must name the file
+        raise ValueError(f"{file}: not a readable .npz archive: {type(exc).__name__}: {exc}") from None
 
 
 def _validated(images, labels, where):
