@@ -19,6 +19,12 @@ from .state import load
 
 __all__ = [
     "ADC",
+    "datasets",
+    "encoding",
+    "energy",
+    "plot",
+    "readout",
+    "units",
     "Crossbar",
     "DeviceModel",
     "LIFPopulation",
@@ -31,5 +37,4 @@ __all__ = [
     "available_devices",
     "load",
     "load_device",
-    "units",
 ]

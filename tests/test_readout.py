@@ -104,7 +104,7 @@ def test_matches_a_loop_reference_on_random_tuned_neurons():
 
 def test_running_accuracy_scores_each_block_with_the_previous_labels():
     rng = np.random.default_rng(1)
-    window, n_classes, n_neurons = 50, 2, 4
+    window, n_classes = 50, 2
     y = rng.integers(0, n_classes, 4 * window)
     pref = np.array([0, 0, 1, 1])
     r = 3.0 * (y[:, None] == pref[None, :])
