@@ -28,19 +28,7 @@ def feedforward(seed=1, device="ideal", n_in=500, n=100, dt=0.1 * ms):
     rng = np.random.default_rng(seed)
     net = Network(dt=dt, seed=seed)
     src = net.add(PoissonSource(n_in, rate=20 * Hz, name="input"))
-    pop = net.add(
-        LIFPopulation(
-            n,
-            tau_m=rng.uniform(15, 25, n) * ms,
-            v_rest=-65 * mV,
-            v_reset=rng.uniform(-70, -65, n) * mV,
-            v_thresh=rng.uniform(-52, -48, n) * mV,
-            t_ref=2 * ms,
-            tau_syn=5 * ms,
-            r_m=100 * Mohm,
-            name="lif",
-        )
-    )
+    pop = net.add(_heterogeneous_lif(rng, n))
     W = rng.uniform(-15, 22, (n_in, n)) * pA * (500 / n_in)
     xb = net.connect(src, pop, Crossbar.from_weights(W, device=device))
     return net, {xb: W}
@@ -96,19 +84,22 @@ def stdp_feedforward(seed=1, device="ideal", n_in=200, n=30, w_scale=25 * pA, ru
     rule = STDP(tau_pre=20 * ms, tau_post=20 * ms, a_pre=0.01, a_post=-0.0105) if rule is None else rule
     net = Network(dt=dt, seed=seed)
     src = net.add(PoissonSource(n_in, rate=15 * Hz, name="input"))
-    pop = net.add(
-        LIFPopulation(
-            n,
-            tau_m=rng.uniform(15, 25, n) * ms,
-            v_rest=-65 * mV,
-            v_reset=rng.uniform(-70, -65, n) * mV,
-            v_thresh=rng.uniform(-52, -48, n) * mV,
-            t_ref=2 * ms,
-            tau_syn=5 * ms,
-            r_m=100 * Mohm,
-            name="lif",
-        )
-    )
+    pop = net.add(_heterogeneous_lif(rng, n))
     W = rng.uniform(0.2, 0.8, (n_in, n)) * w_scale * (200 / n_in)
     xb = net.connect(src, pop, Crossbar.from_weights(W, device=device, w_max=w_scale * (200 / n_in)), plasticity=rule)
     return net, {xb: W}
+
+
+def _heterogeneous_lif(rng, n):
+    """``n`` LIF neurons whose tau_m, reset and threshold vary per neuron (drawn from ``rng`` in that order)."""
+    return LIFPopulation(
+        n,
+        tau_m=rng.uniform(15, 25, n) * ms,
+        v_rest=-65 * mV,
+        v_reset=rng.uniform(-70, -65, n) * mV,
+        v_thresh=rng.uniform(-52, -48, n) * mV,
+        t_ref=2 * ms,
+        tau_syn=5 * ms,
+        r_m=100 * Mohm,
+        name="lif",
+    )
