@@ -57,7 +57,7 @@ def periphery(ni, device, n_in):
     return {"adc": ni.ADC(bits=8, full_scale=full_scale)}
 
 
-def build(n_in, n_out, device, stdp, seed, weight_seed):
+def build(n_in, n_out, device, stdp, seed, weight_seed, precision="float64"):
     """The benchmark network; returns (net, crossbar, output spike monitor).
 
     With a real card every non-ideality the card describes applies (the
@@ -66,7 +66,7 @@ def build(n_in, n_out, device, stdp, seed, weight_seed):
     """
     import neuroimc as ni
 
-    net = ni.Network(dt=bn.DT, seed=seed)
+    net = ni.Network(dt=bn.DT, seed=seed, precision=precision)
     src = net.add(ni.PoissonSource(n_in, rate=bn.RATE))
     pop = net.add(ni.LIFPopulation(n_out, **bn.LIF))
     scale = bn.w_scale(n_in)
@@ -98,11 +98,12 @@ def measure(spec):
 
     # warm-up: same device and variant on a tiny network, so that the timed run
     # neither compiles nor loads kernels from numba's cache
-    net, _, _ = build(10, 5, device, stdp, seed=0, weight_seed=0)
+    net, _, _ = build(10, 5, device, stdp, seed=0, weight_seed=0, precision=spec.get("precision", "float64"))
     net.run(10 * bn.DT, progress=False)
     t_warm = time.perf_counter()
 
-    net, xbar, spikes = build(n_in, n_out, device, stdp, spec["seed"], spec["weight_seed"])
+    precision = spec.get("precision", "float64")
+    net, xbar, spikes = build(n_in, n_out, device, stdp, spec["seed"], spec["weight_seed"], precision)
     w_before = xbar.weights().copy() if stdp else None
     t_built = time.perf_counter()
     net.run(0.0, progress=False)  # packs the network (copies weights into the engine's buffer)
@@ -133,7 +134,8 @@ def measure(spec):
         "output_spikes": out_spikes,
         "output_rate_hz": out_spikes / (n_out * duration),
         "window_counts": bn.window_counts(spikes.times, duration),
-        "weight_itemsize": int(np.asarray(xbar.weights()).dtype.itemsize),
+        "precision": precision,
+        "weight_itemsize": int(xbar._w_eff.dtype.itemsize),
     }
     result.update(peak_rss_mb())
     return result

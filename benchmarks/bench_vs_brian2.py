@@ -114,6 +114,8 @@ def parse_args(argv):
     ap.add_argument("--out", default=os.path.join(HERE, "results", "bench_vs_brian2.json"),
                     help="JSON path; the .md table and .png plot are written beside it")
     ap.add_argument("--seed", type=int, default=0, help="weight seed (weights identical in every run)")
+    ap.add_argument("--precision", choices=("float32", "float64"), default="float32",
+                    help="neuroimc's crossbar read-out (float32 agrees on spikes: tests/test_precision.py)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per measurement")
     ap.add_argument("--cython-cache", help="cython cache folder (default: a fresh one, so compile time is real)")
     ap.add_argument("--no-bandwidth", dest="bandwidth", action="store_false", help="skip the bandwidth measurement")
@@ -345,7 +347,8 @@ def main(argv=None):
                 k = rep % len(jobs) if jobs else 0
                 for order, job in enumerate(jobs[k:] + jobs[:k]):  # rotated: no simulator always goes first
                     bar.set_postfix_str(f"{n_in}x{n_out} {job['target']} {job['device'] or ''} {job['variant']}")
-                    spec = dict(job, duration=duration, seed=rep, weight_seed=args.seed, cython_cache=cython_cache)
+                    spec = dict(job, duration=duration, seed=rep, weight_seed=args.seed, cython_cache=cython_cache,
+                                precision=args.precision)
                     if job["target"] == "cpp_standalone":
                         spec["project_dir"] = os.path.join(
                             build_root, f"{n_in}x{n_out}_{job['variant']}_{duration:g}s")

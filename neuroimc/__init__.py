@@ -11,7 +11,7 @@ from .crossbar import Crossbar
 from .devices import DeviceModel, available_devices, load_device
 from .periphery import ADC
 from .inputs import PoissonSource, SpikeSource
-from .learning import STDP
+from .learning import STDP, TripletSTDP
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
 from .neurons import LIFPopulation
@@ -34,6 +34,7 @@ __all__ = [
     "SpikeMonitor",
     "SpikeSource",
     "StateMonitor",
+    "TripletSTDP",
     "available_devices",
     "load",
     "load_device",

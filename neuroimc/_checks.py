@@ -14,13 +14,13 @@ def _show(value):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def real(name, value, *, low=None, high=None, low_open=False, high_open=False):
-    """A finite real scalar within ``[low, high]`` (bounds optional, open if asked)."""
+def real(name, value, *, low=None, high=None, low_open=False, high_open=False, allow_inf=False):
+    """A finite (or, if allowed, infinite) real scalar within ``[low, high]`` (bounds optional, open if asked)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {_show(value)} ({type(value).__name__})")
     value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+    if not (np.isfinite(value) or (allow_inf and np.isinf(value))):
+        raise ValueError(f"{name} must be finite{' or infinite' if allow_inf else ''}, got {value}")
     _bounds(name, value, low, high, low_open, high_open)
     return value
 
@@ -51,8 +51,8 @@ def _bounds(name, value, low, high, low_open, high_open):
         raise ValueError(f"{name} must be {op} {high}, got {value}")
 
 
-def real_array(name, value, *, shape=None, ndim=None, low=None, high=None, low_open=False):
-    """A float64 array of finite values, optionally with a fixed shape or ndim and bounds."""
+def real_array(name, value, *, shape=None, ndim=None, low=None, high=None, low_open=False, allow_inf=False):
+    """A float64 array of finite values (or infinite, if allowed), optionally with a fixed shape or ndim and bounds."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -66,10 +66,10 @@ def real_array(name, value, *, shape=None, ndim=None, low=None, high=None, low_o
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if shape is not None and arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
-    bad = ~np.isfinite(arr)
+    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must be finite, found {arr[where]} at index {where}")
+        raise ValueError(f"{name} must be {'a number' if allow_inf else 'finite'}, found {arr[where]} at index {where}")
     if low is not None and arr.size:
         m = arr.min()
         if m < low or (low_open and m == low):
@@ -80,15 +80,15 @@ def real_array(name, value, *, shape=None, ndim=None, low=None, high=None, low_o
     return arr
 
 
-def per_neuron(name, value, n, *, low=None, low_open=False):
+def per_neuron(name, value, n, *, low=None, low_open=False, allow_inf=False):
     """A scalar or a length-``n`` array, returned as a float64 array of length ``n``."""
     try:
         scalar = np.ndim(value) == 0
     except ValueError:  # ragged nested sequences
         raise TypeError(f"{name} must be a scalar or have shape ({n},), got a ragged sequence {_show(value)}") from None
     if scalar:
-        real(name, value, low=low, low_open=low_open)
-    arr = real_array(name, value, low=low, low_open=low_open)
+        real(name, value, low=low, low_open=low_open, allow_inf=allow_inf)
+    arr = real_array(name, value, low=low, low_open=low_open, allow_inf=allow_inf)
     if arr.ndim == 0:
         return np.full(n, float(arr))
     if arr.shape != (n,):

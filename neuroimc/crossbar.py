@@ -27,6 +27,7 @@ from . import _checks
 from .devices import load_device, nl_to_a
 from .kernels import device as K
 from .kernels.crossbar import program_verify, pulse_devices, readout_all, refresh_readout, write_all_exact
+from .kernels import plasticity as K_plastic
 from .kernels.random import new_stream
 from .periphery import ADC
 
@@ -525,7 +526,7 @@ class Crossbar:
         retention and IR drop; excludes the read noise of individual reads.
         """
         self._require_fabricated("weights")
-        return self._w_eff.copy()
+        return self._w_eff.astype(np.float64)
 
     def conductances(self):
         """Programmed conductances (siemens): ``(G+, G-)`` or ``(G, G_ref)`` for the reference mapping."""
@@ -571,6 +572,78 @@ class Crossbar:
         if g_minus is not None:
             self._state[0][n:] = g_minus.ravel()
         self._refresh()
+
+    # ------------------------------------------------------------------ synaptic scaling
+    def programmed_weights(self):
+        """Normalised weights the devices are programmed to, ``(n_pre, n_post)``: what a learning rule sees.
+
+        ``(G+ - G-) / span`` of each synapse (programming offsets included, no drift,
+        read noise or IR drop), in units of one fully programmed device.
+        """
+        self._require_fabricated("programmed_weights")
+        n_pre, n_post = self._shape
+        n = n_pre * n_post
+        g, offset = self._state[0], self._state[1]
+        read = g + offset if offset.size > 1 else g
+        second = read[n:].reshape(self._shape) if self.mapping == "differential" else read[n:, None]
+        span = self.device.g_range * (1.0 if self.mapping == "differential" else 0.5)
+        return (read[:n].reshape(self._shape) - second) / span
+
+    def _column_sums(self):
+        """Column sums of :meth:`programmed_weights`, without building the matrix."""
+        n_pre, n_post = self._shape
+        n = n_pre * n_post
+        g, offset = self._state[0], self._state[1]
+        sums = g[:n].reshape(self._shape).sum(axis=0)
+        if offset.size > 1:
+            sums += offset[:n].reshape(self._shape).sum(axis=0)
+        if self.mapping == "differential":
+            sums -= g[n:].reshape(self._shape).sum(axis=0)
+            if offset.size > 1:
+                sums -= offset[n:].reshape(self._shape).sum(axis=0)
+        else:
+            ref = g[n:] + (offset[n:] if offset.size > 1 else 0.0)
+            sums -= ref.sum()
+        return sums / (self.device.g_range * (1.0 if self.mapping == "differential" else 0.5))
+
+    def normalize_columns(self, total, rtol=1e-9):
+        """Synaptic scaling (Diehl & Cook 2015): scale each column's weights so they sum to ``total``.
+
+        Every weight of column ``j`` is multiplied by ``total / sum_i w_ij`` (normalised
+        weights, see :meth:`programmed_weights`) and written to the devices like a
+        learning update: exact on ideal devices, otherwise as programming pulses
+        (the plasticity rule's ``pulses`` mode) that wear the devices and cost
+        write energy.  Columns already within ``rtol`` of ``total``, and columns
+        whose sum is not positive, are left alone.  Needs a crossbar that learns
+        (connected with a plasticity rule).  Returns the factors applied.
+        """
+        total = _checks.positive("total", total)
+        rtol = _checks.non_negative("rtol", rtol)
+        if self.plasticity is None:
+            raise ValueError("normalize_columns needs a learning crossbar: connect it with plasticity=... first")
+        net = self.pre._network
+        factors = np.ones(self._shape[1])
+        sums = self._column_sums()
+        scalable = sums > 0.0
+        factors[scalable] = total / sums[scalable]
+        factors[np.abs(factors - 1.0) <= rtol] = 1.0
+        dev = self.device
+        if not dev.is_ideal and self.plasticity.pulses == "deterministic":
+            # a column whose largest change rounds to no pulse is not touched: nothing would be written
+            per_window = max(dev.pulse.n_pulses_ltp, dev.pulse.n_pulses_ltd)
+            largest = np.abs(self.programmed_weights()).max(axis=0)
+            factors[largest * np.abs(factors - 1.0) * per_window < 0.5] = 1.0
+        if np.any(factors != 1.0):
+            cached = getattr(self, "_scaling", None)
+            if cached is None or cached[0] is not net or cached[1] != net.dt:
+                from .network import plastic_entry
+
+                cached = self._scaling = (net, net.dt, plastic_entry(self, 0, net.dt))
+            entry = cached[2]
+            entry[-1][K_plastic.C_AGE] = self._age
+            K_plastic.scale_columns(entry, factors, net._step, self._w_eff.reshape(-1), self._sd.reshape(-1),
+                                    self._e_row, self._rng)
+        return factors
 
     # ------------------------------------------------------------------ wear and faults
     def pulse_counts(self, side=None):

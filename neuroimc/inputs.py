@@ -15,8 +15,9 @@ class PoissonSource:
     (Brian2's ``PoissonGroup``).  The engine does not draw one number per input
     per step: it skips from spike to spike with geometrically distributed gaps
     over the (step, input) sequence, which is the same Bernoulli process at a
-    cost proportional to the number of spikes.  Per-input rates use thinning
-    against the largest rate.
+    cost proportional to the number of spikes.  Per-input rates are grouped in
+    octaves of rate, each skipped through at its top rate with thinning, so
+    that fewer than two candidates are drawn per spike.
 
     Parameters
     ----------

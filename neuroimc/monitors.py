@@ -62,6 +62,10 @@ class SpikeMonitor:
         """Mean firing rate of each neuron over ``duration`` seconds, Hz."""
         return self.counts() / duration
 
+    def clear(self):
+        """Forget the spikes recorded so far (long runs that only need recent spikes, e.g. per input)."""
+        self._idx, self._steps, self._cache = [], [], None
+
     def __len__(self):
         return int(self.indices.size)
 

@@ -5,16 +5,14 @@ contiguous arrays (each object's state becomes a view into them, so it stays
 inspectable and assignable) and advances time in chunks of many steps inside
 the compiled loop of :mod:`neuroimc.kernels.engine`.
 """
-import numba
 import numpy as np
-from numba.typed import List
 from tqdm.auto import tqdm
 
 from . import _checks
 from .crossbar import Crossbar
 from .energy import EnergyMonitor
 from .inputs import PoissonSource, SpikeSource
-from .learning import STDP
+from .learning import N_RULE, RULES
 from .kernels import engine
 from .kernels import plasticity
 from .kernels.device import normal_table
@@ -31,14 +29,34 @@ _CROSSBAR_KEY = 1 << 20  # spawn keys of crossbars, apart from those of sources
 _NORMALS = []
 
 
-def _plastic_entry_type():
-    f8, i8 = np.zeros(1), np.zeros(1, np.int64)
-    state = (f8, f8, f8, i8, np.zeros(1, np.int8))
+def _no_plastic_entry():
+    """Stands in for the plastic crossbars of a network that has none: every array empty, never used."""
+    f8, i8 = np.zeros(0), np.zeros(0, np.int64)
+    state = (f8, f8, f8, i8, np.zeros(0, np.int8))
     params = (f8,) * 8 + (i8, f8)
-    return numba.typeof((np.int64(0), f8, f8, f8, state, params, f8, f8, f8))
+    return (np.int64(-1), np.zeros(N_RULE), f8, f8, f8, f8, state, params, f8, f8, np.zeros(plasticity.N_CONSTS))
 
 
-_PLASTIC_ENTRY = _plastic_entry_type()
+def plastic_entry(xb, x, dt):
+    """The kernel's view of plastic crossbar ``xb`` (index ``x``): see :mod:`neuroimc.kernels.plasticity`."""
+    dev = xb.device
+    consts = np.zeros(plasticity.N_CONSTS)
+    consts[plasticity.C_SCALE] = xb.v_read * xb.gain
+    consts[plasticity.C_E_SCALE] = xb.v_read**2 * dev.read.t_read
+    consts[plasticity.C_SPAN] = dev.g_range * (1.0 if xb.mapping == "differential" else 0.5)
+    consts[plasticity.C_AGE] = xb._age
+    consts[plasticity.C_P_LTP] = dev.pulse.n_pulses_ltp
+    consts[plasticity.C_P_LTD] = dev.pulse.n_pulses_ltd
+    consts[plasticity.C_REFERENCE] = xb.mapping == "reference"
+    consts[plasticity.C_N_PRE], consts[plasticity.C_N_POST] = xb.shape
+    consts[plasticity.C_DT] = dt
+    # the scalar-only path needs what it skips to be absent: every device exact, fault-free and
+    # unlimited, one shared window, no offsets, ageing or IR drop
+    consts[plasticity.C_SIMPLE] = (dev.is_ideal and xb._params[0].size == 1 and xb._state[1].size == 1
+                                   and xb._state[2].size == 1 and xb._ir_factor.size == 1
+                                   and not xb._state[4].any() and xb._sd.size == 0)
+    return (np.int64(x), xb.plasticity.table(dt), xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2,
+            xb._state, xb._params, xb._scalars, xb._ir_factor, consts)
 
 
 def _normal_table():
@@ -59,6 +77,13 @@ class Network:
         sampling and noise once devices are non-ideal).  The same seed gives
         the same run bit for bit.  ``None`` draws a fresh seed, kept in
         :attr:`seed` so the run can be repeated.
+    precision : {"float64", "float32"}
+        Number type of the crossbar read-out (the current jumps the engine adds
+        per spike).  ``"float32"`` halves the memory traffic of every row read
+        (large crossbars run up to twice as fast); weights are then rounded to
+        about 7 significant digits, so spikes can differ from a float64 run
+        (and from Brian2) where a neuron sits within that rounding of its
+        threshold.  Neuron state, traces and device state stay float64.
 
     Example
     -------
@@ -69,8 +94,9 @@ class Network:
     #: steps per compiled chunk: Python (progress bar, monitor hand-off) runs once per chunk
     chunk_steps = 2000
 
-    def __init__(self, dt=0.1 * ms, seed=None):
+    def __init__(self, dt=0.1 * ms, seed=None, precision="float64"):
         self.dt = _checks.positive("dt", dt)
+        self.precision = _checks.choice("precision", precision, {"float64", "float32"})
         if seed is not None:
             seed = _checks.integer("seed", seed, low=0)
         self._seeds = np.random.SeedSequence(seed)
@@ -78,6 +104,7 @@ class Network:
         self.populations = []
         self.sources = []
         self.crossbars = []
+        self._learning = True
         self._spike_monitors = []
         self._state_monitors = []
         self._n_added = 0
@@ -106,7 +133,7 @@ class Network:
         if isinstance(obj, PoissonSource):
             # its own stream, keyed by order of addition: reproducible from the seed
             obj._rng = new_stream(np.random.SeedSequence(self.seed, spawn_key=(self._n_added,)))
-            obj._skip = np.full(1, -1, dtype=np.int64)
+            obj._skip = np.full(engine.RATE_CLASSES, -1, dtype=np.int64)
         self._n_added += 1
         self._packed = None
         return obj
@@ -120,8 +147,8 @@ class Network:
         ``plasticity`` (e.g. :class:`~neuroimc.STDP`) makes the crossbar learn
         on chip.  Returns the crossbar.
         """
-        if plasticity is not None and not isinstance(plasticity, STDP):
-            raise TypeError(f"plasticity must be an STDP rule or None, got {type(plasticity).__name__}")
+        if plasticity is not None and not isinstance(plasticity, RULES):
+            raise TypeError(f"plasticity must be an STDP or TripletSTDP rule or None, got {type(plasticity).__name__}")
         self._check_member("pre", pre)
         self._check_member("post", post)
         if not isinstance(post, LIFPopulation):
@@ -143,6 +170,9 @@ class Network:
         if plasticity is not None:  # traces of this projection, per neuron (part of the state)
             crossbar._pre_trace = np.zeros(pre.n)
             crossbar._post_trace = np.zeros(post.n)
+            # slow traces only where a triplet term reads them (Diehl & Cook's rule has no a3_minus)
+            crossbar._pre_trace2 = np.zeros(pre.n if plasticity.triplet and plasticity.a3_minus else 0)
+            crossbar._post_trace2 = np.zeros(post.n if plasticity.triplet and plasticity.a3_plus else 0)
         self.crossbars.append(crossbar)
         self._packed = None
         return crossbar
@@ -210,6 +240,21 @@ class Network:
         """Current simulation time, seconds."""
         return self._step * self.dt
 
+    @property
+    def learning(self):
+        """Whether plastic crossbars learn and adaptive thresholds adapt (default True).
+
+        ``False`` freezes both (STDP traces, weights and ``theta`` stay as they
+        are): the test phase of an unsupervised network.
+        """
+        return self._learning
+
+    @learning.setter
+    def learning(self, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"learning must be True or False, got {_checks._show(value)}")
+        self._learning = bool(value)
+
     def run(self, duration, progress=True):
         """Advance the network by ``duration`` seconds (a whole number of steps)."""
         duration = _checks.non_negative("duration", duration)
@@ -240,7 +285,7 @@ class Network:
                 pk["spk_count"][0] = 0
                 ran = engine.run_chunk(
                     self._step, chunk, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"], record,
-                    pk["learning"],
+                    pk["learning"], self._learning,
                 )
                 self._hand_over(st_buf[:ran], ran)
                 if ran < chunk:  # spike buffer was full: make room and go on
@@ -322,10 +367,12 @@ class Network:
         v = cat(p._v for p in pops)
         I = cat(p._I_syn for p in pops)
         last = cat((p._lastspike for p in pops), np.int64)
+        theta = cat(p._theta for p in pops)
         props = [p.propagators(dt) for p in pops]
         off = 0
         for p in pops:  # state becomes views: the kernel updates what users see
             p._v, p._I_syn, p._lastspike = v[off : off + p.n], I[off : off + p.n], last[off : off + p.n]
+            p._theta = theta[off : off + p.n]
             off += p.n
         return (
             v,
@@ -338,51 +385,83 @@ class Network:
             cat(a[1] for a in props),
             cat(a[2] for a in props),
             cat((a[3] for a in props), np.int64),
+            theta,
+            cat(p.theta_plus for p in pops),
+            cat(a[4] for a in props),
         )
 
     @staticmethod
-    def _bernoulli(source, rate, dt):
-        """Per-step spike probabilities of a Poisson source: (largest, acceptance per input for thinning)."""
+    def _rate_classes(source, rate, dt):
+        """Per-step spike probabilities of a Poisson source, split into octave classes for thinning.
+
+        Class ``c`` holds the inputs with ``p`` in ``(p_max / 2**(c+1), p_max / 2**c]`` (the last
+        class everything below), in input order; zero-rate inputs belong to none.  The engine skips
+        geometrically through each class at its top probability and keeps a candidate with
+        probability ``p / p_top`` (at least 1/2 except in the last class), so it draws fewer than two
+        candidates per spike.  Returns (members, class sizes, log(1 - p_top) per class, acceptance per
+        member, whether each class thins).
+        """
         p = rate * dt
         if p.max() > 1.0:
             raise ValueError(
                 f"rate of {source.name} must satisfy rate * dt <= 1 (at most one spike per step); "
                 f"got rate {rate.max()} Hz with dt = {dt} s"
             )
-        pm = float(p.max())
-        return pm, (p / pm if pm > 0 else np.zeros_like(p))
+        k = engine.RATE_CLASSES
+        p_max = float(p.max())
+        live = np.flatnonzero(p > 0)
+        with np.errstate(divide="ignore"):
+            octave = np.floor(-np.log2(p[live] / p_max)).astype(np.int64) if live.size else live
+        cls = np.minimum(octave, k - 1)
+        order = np.argsort(cls, kind="stable")
+        members, cls = live[order], cls[order]
+        sizes = np.bincount(cls, minlength=k)
+        top = p_max / 2.0 ** np.arange(k)
+        accept = p[members] / top[cls]
+        with np.errstate(divide="ignore"):  # p = 1 gives log(0) = -inf, handled by the kernel
+            log1m_p = np.log1p(-top)
+        thin = np.array([bool((accept[cls == c] < 1.0).any()) for c in range(k)], np.bool_)
+        return members, sizes, log1m_p, np.minimum(accept, 1.0), thin
 
     def _pack_poisson(self, node0, dt):
         srcs = [s for s in self.sources if isinstance(s, PoissonSource)]
-        p_max, accept = zip(*[self._bernoulli(s, s._rate, dt) for s in srcs]) if srcs else ((), ())
+        k = engine.RATE_CLASSES
+        n_cls = k * len(srcs)
         rng = np.array([s._rng for s in srcs], dtype=np.uint64).reshape(len(srcs), 4)
-        skip = np.array([s._skip[0] for s in srcs], dtype=np.int64)
+        skip = np.concatenate([s._skip for s in srcs] + [np.zeros(0, np.int64)]).astype(np.int64)
+        src_of = np.repeat(np.arange(len(srcs), dtype=np.int64), k)
+        base = np.concatenate([[0], np.cumsum([s.n for s in srcs])]).astype(np.int64)
+        node = np.zeros(int(base[-1]), np.int64)
+        accept = np.zeros(int(base[-1]))
+        lo, hi = np.zeros(n_cls, np.int64), np.zeros(n_cls, np.int64)
+        log1m_p, thin = np.zeros(n_cls), np.zeros(n_cls, np.bool_)
+        packed = (src_of, lo, hi, node, accept, log1m_p, thin, skip, rng)
         for g, s in enumerate(srcs):  # streams continue where they were, as views
-            s._rng, s._skip = rng[g], skip[g : g + 1]
-        sizes = np.array([s.n for s in srcs], np.int64)
-        with np.errstate(divide="ignore"):  # p = 1 gives log(0) = -inf, handled by the kernel
-            log1m_p = np.log1p(-np.array(p_max, np.float64))
-        accept0 = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if srcs else np.zeros(0, np.int64)
-        thin = np.array([bool((a < 1.0).any()) for a in accept], np.bool_)
-        flat_accept = np.concatenate(list(accept) + [np.zeros(0)])
-        for g, s in enumerate(srcs):
-            s._on_rate_change = self._rate_updater(g, s, log1m_p, thin, flat_accept[accept0[g] : accept0[g] + s.n], skip)
-        return (np.array([node0[id(s)] for s in srcs], np.int64), sizes, log1m_p, thin, accept0, flat_accept, skip,
-                rng)
+            s._rng, s._skip = rng[g], skip[g * k : (g + 1) * k]
+            update = self._rate_updater(g, s, node0[id(s)], base[g], packed)
+            update(s._rate, keep_gaps=True)
+            s._on_rate_change = update
+        return packed
 
-    def _rate_updater(self, g, source, log1m_p, thin, accept, skip):
-        """New rates for packed source ``g``: rewrite its arrays in place, redraw its pending gap.
+    def _rate_updater(self, g, source, first_node, base, packed):
+        """New rates for packed source ``g``: rewrite its classes in place, redraw its pending gaps.
 
         Gaps between Bernoulli successes are memoryless, so drawing the next gap
-        afresh under the new probability continues the exact process.
+        afresh under the new probabilities continues the exact process.
         """
-        def update(rate):
-            pm, acc = self._bernoulli(source, rate, self.dt)
-            with np.errstate(divide="ignore"):
-                log1m_p[g] = np.log1p(-pm)
-            thin[g] = bool((acc < 1.0).any())
-            accept[...] = acc
-            skip[g] = -1
+        _, lo, hi, node, accept, log1m_p, thin, skip, _ = packed
+        k = engine.RATE_CLASSES
+        mine = slice(g * k, (g + 1) * k)
+
+        def update(rate, keep_gaps=False):
+            members, sizes, l1p, acc, th = self._rate_classes(source, rate, self.dt)
+            node[base : base + members.size] = first_node + members
+            accept[base : base + members.size] = acc
+            ends = base + np.cumsum(sizes)
+            lo[mine], hi[mine] = ends - sizes, ends
+            log1m_p[mine], thin[mine] = l1p, th
+            if not keep_gaps:
+                skip[mine] = -1
         return update
 
     def _pack_synapses(self, node0, n_nodes):
@@ -411,7 +490,7 @@ class Network:
                 offsets = np.where(np.array(sizes + [1]) == 0, -1, offsets)
             return buf, offsets[:-1].copy()
 
-        w, w0 = flat("_w_eff")
+        w, w0 = flat("_w_eff", np.dtype(self.precision))
         sd, sd0 = flat("_sd", absent_is_minus_one=True)
         sd_ref, sdr0 = flat("_sd_ref", absent_is_minus_one=True)
         e_row, e0 = flat("_e_row")
@@ -478,30 +557,15 @@ class Network:
         for x, xb in enumerate(self.crossbars):
             if xb.plasticity is None:
                 continue
-            dev = xb.device
-            consts = np.zeros(plasticity.N_CONSTS)
-            consts[plasticity.C_SCALE] = xb.v_read * xb.gain
-            consts[plasticity.C_E_SCALE] = xb.v_read**2 * dev.read.t_read
-            consts[plasticity.C_SPAN] = dev.g_range * (1.0 if xb.mapping == "differential" else 0.5)
-            consts[plasticity.C_AGE] = xb._age
-            consts[plasticity.C_P_LTP] = dev.pulse.n_pulses_ltp
-            consts[plasticity.C_P_LTD] = dev.pulse.n_pulses_ltd
-            consts[plasticity.C_REFERENCE] = xb.mapping == "reference"
-            consts[plasticity.C_N_PRE], consts[plasticity.C_N_POST] = xb.shape
-            consts[plasticity.C_DT] = dt
-            # the scalar-only path needs what it skips to be absent: every device exact, fault-free and
-            # unlimited, one shared window, no offsets, ageing or IR drop
-            consts[plasticity.C_SIMPLE] = (dev.is_ideal and xb._params[0].size == 1 and xb._state[1].size == 1
-                                           and xb._state[2].size == 1 and xb._ir_factor.size == 1
-                                           and not xb._state[4].any() and xb._sd.size == 0)
+            entry = plastic_entry(xb, x, dt)
             xb_plastic[x] = len(entries)
-            entries.append((np.int64(x), xb.plasticity.table(dt), xb._pre_trace, xb._post_trace, xb._state,
-                            xb._params, xb._scalars, xb._ir_factor, consts))
-            consts_of.append((xb, consts))
+            entries.append(entry)
+            consts_of.append((xb, entry[-1]))
             incoming[gid[id(xb.post)]].append(x)
-        typed = List.empty_list(_PLASTIC_ENTRY)
-        for e in entries:
-            typed.append(e)
+        # a tuple, not a numba typed List: taking an entry out of a typed List costs a reference count
+        # per array (~0.4 us a spike); a homogeneous tuple is indexed for free (one compiled kernel per
+        # number of plastic crossbars)
+        typed = tuple(entries) if entries else (_no_plastic_entry(),)
         ptr = np.concatenate([[0], np.cumsum([len(o) for o in incoming])]).astype(np.int64)
         pin = np.array([x for o in incoming for x in o], np.int64)
         return (typed, xb_plastic, ptr, pin), consts_of

@@ -16,6 +16,14 @@ system is linear, so one time step ``dt`` is integrated exactly (Brian2's
     I'   = I_syn * exp(-dt/tau_syn)
     a_vI = r_m * tau_syn / (tau_syn - tau_m) * (exp(-dt/tau_syn) - exp(-dt/tau_m))
 
+With ``theta_plus > 0`` the threshold adapts (homeostasis, as in Diehl &
+Cook 2015)::
+
+    dtheta/dt = -theta / tau_theta     threshold: v > v_thresh + theta     reset: theta += theta_plus
+
+so a neuron that fires a lot becomes harder to excite; ``theta`` is frozen
+(neither decays nor grows) while the network runs with ``learning = False``.
+
 ``a_vI`` is evaluated in a form (with ``expm1``) that stays accurate when
 ``tau_syn`` approaches ``tau_m`` and takes its limit
 ``r_m * dt/tau_m * exp(-dt/tau_m)`` at equality.  During the refractory period
@@ -56,11 +64,16 @@ class LIFPopulation:
         Membrane resistance, ohms: a current ``I`` holds ``v`` at ``v_rest + r_m*I``.
     v_init : float, optional
         Initial membrane potential, volts (default ``v_rest``).
+    theta_plus : float, optional
+        Threshold increment per spike, volts (default 0: a fixed threshold).
+    tau_theta : float, optional
+        Decay time constant of the threshold adaptation, seconds (default ``inf``: no decay).
     name : str, optional
         Label used in monitors and plots.
     """
 
-    def __init__(self, n, tau_m, v_rest, v_reset, v_thresh, t_ref, tau_syn, r_m, v_init=None, name=None):
+    def __init__(self, n, tau_m, v_rest, v_reset, v_thresh, t_ref, tau_syn, r_m, v_init=None, name=None, *,
+                 theta_plus=0.0, tau_theta=np.inf):
         self.n = _checks.integer("n", n, low=1, high=2**40)
         self.tau_m = _checks.per_neuron("tau_m", tau_m, self.n, low=0.0, low_open=True)
         self.v_rest = _checks.per_neuron("v_rest", v_rest, self.n)
@@ -69,12 +82,29 @@ class LIFPopulation:
         self.t_ref = _checks.per_neuron("t_ref", t_ref, self.n, low=0.0)
         self.tau_syn = _checks.per_neuron("tau_syn", tau_syn, self.n, low=0.0, low_open=True)
         self.r_m = _checks.per_neuron("r_m", r_m, self.n, low=0.0, low_open=True)
+        self.theta_plus = _checks.per_neuron("theta_plus", theta_plus, self.n, low=0.0)
+        self.tau_theta = _checks.per_neuron("tau_theta", tau_theta, self.n, low=0.0, low_open=True, allow_inf=True)
         v0 = self.v_rest if v_init is None else _checks.per_neuron("v_init", v_init, self.n)
         self.name = name or f"lif{self.n}"
         # state; the network rebinds these to views of its contiguous arrays
         self._v = np.array(v0, dtype=np.float64)
         self._I_syn = np.zeros(self.n)
         self._lastspike = np.full(self.n, NEVER, dtype=np.int64)
+        self._theta = np.zeros(self.n)
+
+    @property
+    def adaptive(self):
+        """Whether the threshold adapts (some ``theta_plus > 0``)."""
+        return bool(np.any(self.theta_plus > 0.0))
+
+    @property
+    def theta(self):
+        """Threshold adaptation, volts (the threshold is ``v_thresh + theta``; assign to set it)."""
+        return self._theta
+
+    @theta.setter
+    def theta(self, value):
+        self._theta[...] = _checks.per_neuron("theta", value, self.n)
 
     @property
     def v(self):
@@ -109,9 +139,10 @@ class LIFPopulation:
     def propagators(self, dt):
         """Exact one-step propagator of the linear system for time step ``dt``.
 
-        Returns ``(a_vv, a_vI, a_II, ref_steps)``: per-neuron arrays such that
-        ``v' = v_rest + (v - v_rest)*a_vv + a_vI*I`` and ``I' = a_II*I``, and
-        the refractory period in whole steps (Brian2's ``timestep(t_ref, dt)``).
+        Returns ``(a_vv, a_vI, a_II, ref_steps, a_theta)``: per-neuron arrays such that
+        ``v' = v_rest + (v - v_rest)*a_vv + a_vI*I``, ``I' = a_II*I`` and
+        ``theta' = a_theta*theta``, and the refractory period in whole steps
+        (Brian2's ``timestep(t_ref, dt)``).
         """
         tm, ts = self.tau_m, self.tau_syn
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
@@ -136,7 +167,8 @@ class LIFPopulation:
             # a step count beyond MAX_REF_STEPS would make a neuron that never spiked (lastspike = NEVER)
             # look refractory, and beyond int64 wraps negative; capped, it means "for ever" either way
             ref_steps = np.minimum((self.t_ref + 1e-3 * dt) / dt, MAX_REF_STEPS).astype(np.int64)
-        return a_vv, a_vi, a_ii, ref_steps
+            a_theta = np.exp(-dt / self.tau_theta)
+        return a_vv, a_vi, a_ii, ref_steps, a_theta
 
     def __repr__(self):
         return f"LIFPopulation({self.n}, name={self.name!r})"

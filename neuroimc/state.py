@@ -1,6 +1,7 @@
 """Saving and restoring a whole network: ``net.save(path)`` and ``neuroimc.load(path)``.
 
-Format (version 1): one ``.npz`` archive (a zip whose members carry CRC-32
+Format (version 2; version 1 files, from before adaptive thresholds and
+triplet rules, still load): one ``.npz`` archive (a zip whose members carry CRC-32
 checksums, loaded without pickle).  Member ``manifest.json`` describes the
 network — format name and version, neuroimc and numpy versions, time step,
 seed, current step, every population, source and crossbar with its
@@ -27,13 +28,16 @@ from ._io import atomic_open
 from .crossbar import Crossbar
 from .devices import _SECTIONS, DeviceModel
 from .inputs import PoissonSource, SpikeSource
-from .learning import STDP
+from .learning import RULES
 from .neurons import LIFPopulation
 from .periphery import ADC
 
 FORMAT = "neuroimc-network-state"
-VERSION = 1
+VERSION = 2
+_READABLE = (1, 2)
 _LIF_PARAMS = ("tau_m", "v_rest", "v_reset", "v_thresh", "t_ref", "tau_syn", "r_m")
+_ADAPTATION = ("theta_plus", "tau_theta")
+_RULES = {rule.__name__: rule for rule in RULES}
 _XB_STATE = ("g", "offset", "t_prog", "count", "status")
 
 
@@ -41,7 +45,8 @@ def save(net, path):
     """Write the whole state of ``net`` to ``path`` (atomically; see the module docstring)."""
     arrays, man = {}, {"format": FORMAT, "version": VERSION, "neuroimc": __version__, "numpy": np.__version__,
                        "dt": net.dt, "seed": str(net.seed), "step": net._step, "n_added": net._n_added,
-                       "chunk_steps": net.chunk_steps, "populations": [], "sources": [], "crossbars": []}
+                       "chunk_steps": net.chunk_steps, "learning": net.learning,
+                       "precision": net.precision, "populations": [], "sources": [], "crossbars": []}
 
     def put(key, value):
         arrays[key] = np.ascontiguousarray(value)
@@ -50,14 +55,14 @@ def save(net, path):
     for k, p in enumerate(net.populations):
         man["populations"].append({
             "name": p.name, "n": p.n, "spikes": int(p._spikes[0]),
-            **{a: put(f"pop{k}/{a}", getattr(p, a)) for a in _LIF_PARAMS},
-            "v": put(f"pop{k}/v", p._v), "I_syn": put(f"pop{k}/I_syn", p._I_syn),
+            **{a: put(f"pop{k}/{a}", getattr(p, a)) for a in _LIF_PARAMS + _ADAPTATION},
+            "v": put(f"pop{k}/v", p._v), "I_syn": put(f"pop{k}/I_syn", p._I_syn), "theta": put(f"pop{k}/theta", p._theta),
             "lastspike": put(f"pop{k}/lastspike", p._lastspike)})
     for k, s in enumerate(net.sources):
         entry = {"name": s.name, "n": s.n, "spikes": int(s._spikes[0])}
         if isinstance(s, PoissonSource):
             entry.update(kind="poisson", rate=put(f"src{k}/rate", s._rate), rng=put(f"src{k}/rng", s._rng),
-                         skip=int(s._skip[0]))
+                         skip=s._skip.tolist())
         else:
             entry.update(kind="recorded", indices=put(f"src{k}/indices", s.indices),
                          times=put(f"src{k}/times", s.times))
@@ -73,6 +78,7 @@ def save(net, path):
             "deploy": xb.deploy, "r_wire": xb.r_wire, "ir_drop": xb.ir_drop, "age": xb._age,
             "t_device": xb._t_device, "next_refresh": xb._next_refresh,
             "plasticity": dataclasses.asdict(xb.plasticity) if xb.plasticity else None,
+            "rule": type(xb.plasticity).__name__ if xb.plasticity else None,
             "state": [put(pre + f"state/{n}", a) for n, a in zip(_XB_STATE, xb._state)],
             "params": [put(pre + f"params/{i}", a) for i, a in enumerate(xb._params)],
         }
@@ -82,6 +88,8 @@ def save(net, path):
         if xb.plasticity:
             entry["_pre_trace"] = put(pre + "pre_trace", xb._pre_trace)
             entry["_post_trace"] = put(pre + "post_trace", xb._post_trace)
+            entry["_pre_trace2"] = put(pre + "pre_trace2", xb._pre_trace2)
+            entry["_post_trace2"] = put(pre + "post_trace2", xb._post_trace2)
         man["crossbars"].append(entry)
     arrays["manifest.json"] = np.frombuffer(json.dumps(man).encode(), dtype=np.uint8)
 
@@ -108,7 +116,7 @@ def load(path):
         raise ValueError(f"state file {path!r} has no readable manifest ({exc})") from None
     if man.get("format") != FORMAT:
         raise ValueError(f"{path!r} is not a neuroimc network state (format {man.get('format')!r})")
-    if man.get("version") != VERSION:
+    if man.get("version") not in _READABLE:
         raise ValueError(f"state file {path!r} has format version {man.get('version')}; this neuroimc "
                          f"({__version__}) reads version {VERSION}")
     try:
@@ -118,29 +126,35 @@ def load(path):
 
 
 def _rebuild(man, a, Network):
-    net = Network(dt=man["dt"], seed=int(man["seed"]))
+    net = Network(dt=man["dt"], seed=int(man["seed"]), precision=man.get("precision", "float64"))
     net.chunk_steps = man["chunk_steps"]
+    net.learning = man.get("learning", True)
     for p in man["populations"]:
-        pop = LIFPopulation(p["n"], **{k: a[p[k]] for k in _LIF_PARAMS}, name=p["name"])
+        adaptation = {k: a[p[k]] for k in _ADAPTATION if k in p}
+        pop = LIFPopulation(p["n"], **{k: a[p[k]] for k in _LIF_PARAMS}, name=p["name"], **adaptation)
         net.add(pop)
         pop._v[...], pop._I_syn[...], pop._lastspike[...] = a[p["v"]], a[p["I_syn"]], a[p["lastspike"]]
+        if "theta" in p:
+            pop._theta[...] = a[p["theta"]]
         pop._spikes[0] = p["spikes"]
     for s in man["sources"]:
         if s["kind"] == "poisson":
             src = net.add(PoissonSource(s["n"], rate=a[s["rate"]], name=s["name"]))
             src._rng[...] = a[s["rng"]]
-            src._skip[0] = s["skip"]
+            src._skip[...] = s["skip"]
         else:
             src = net.add(SpikeSource(s["n"], indices=a[s["indices"]], times=a[s["times"]], name=s["name"]))
         src._spikes[0] = s["spikes"]
     groups = net.populations + net.sources
     for c in man["crossbars"]:
         xb = _crossbar(c, a)
-        net.connect(groups[c["pre"]], groups[c["post"]], xb,
-                    plasticity=STDP(**c["plasticity"]) if c["plasticity"] else None)
+        rule = _RULES[c.get("rule") or "STDP"](**c["plasticity"]) if c["plasticity"] else None
+        net.connect(groups[c["pre"]], groups[c["post"]], xb, plasticity=rule)
         xb._age = c["age"]  # connect re-anchors the device clock; restore it
         if c["plasticity"]:
-            xb._pre_trace[...], xb._post_trace[...] = a[c["_pre_trace"]], a[c["_post_trace"]]
+            for attr in ("_pre_trace", "_post_trace", "_pre_trace2", "_post_trace2"):
+                if attr in c:
+                    getattr(xb, attr)[...] = a[c[attr]]
     net._step = man["step"]
     net._n_added = man["n_added"]
     return net

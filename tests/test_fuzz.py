@@ -150,7 +150,7 @@ def test_exact_propagator_equals_the_closed_form(dt, tau_m, tau_syn, r_m, tie, u
     pop = ni.LIFPopulation(1, **{**LIF_OK, "tau_m": tau_m, "tau_syn": tau_syn, "r_m": r_m})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # exp underflowing to 0 is the right answer
-        a_vv, a_vi, a_ii, _ = pop.propagators(dt)
+        a_vv, a_vi, a_ii, *_ = pop.propagators(dt)
     got = (a_vv[0], a_vi[0], a_ii[0])
     assert all(math.isfinite(g) for g in got), got
     for g, ref, scale in zip(got, reference_propagators(dt, tau_m, tau_syn, r_m), (1.0, r_m, 1.0)):

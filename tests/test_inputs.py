@@ -59,7 +59,8 @@ def test_poisson_spikes_spread_uniformly_over_steps():
 
 
 def test_heterogeneous_rates_by_thinning():
-    rates = np.repeat([0.0, 5.0, 40.0, 100.0], 100) * Hz
+    # 100, 40 and 5 Hz fall in octave classes 0, 1 and 4; 0.3 Hz (2**-8.4 of the top) in the last one
+    rates = np.repeat([0.0, 0.3, 5.0, 40.0, 100.0], 100) * Hz
     mon, n_steps = poisson_run(rates, rates.size, duration=2 * second, seed=2)
     counts = mon.counts()
     for r in np.unique(rates):

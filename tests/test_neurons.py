@@ -49,7 +49,7 @@ def test_postsynaptic_potential_matches_closed_form(tau_syn):
 
 def test_tau_syn_equal_tau_m_uses_the_limit():
     a = ni.LIFPopulation(1, tau_m=20 * ms, v_rest=0, v_reset=0, v_thresh=1, t_ref=0, tau_syn=20 * ms, r_m=1.0)
-    a_vv, a_vi, a_ii, _ = a.propagators(DT)
+    a_vv, a_vi, a_ii, *_ = a.propagators(DT)
     assert np.isfinite(a_vi).all()
     np.testing.assert_allclose(a_vi, (DT / (20 * ms)) * np.exp(-DT / (20 * ms)), rtol=1e-14)
 

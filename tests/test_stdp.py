@@ -170,7 +170,7 @@ def test_stdp_rule_validation():
     net = ni.Network()
     src = net.add(ni.PoissonSource(3, rate=10.0))
     pop = net.add(ni.LIFPopulation(2, **LIF))
-    with pytest.raises(TypeError, match="plasticity must be an STDP rule"):
+    with pytest.raises(TypeError, match="plasticity must be an STDP or TripletSTDP rule"):
         net.connect(src, pop, ni.Crossbar.from_weights(np.ones((3, 2)) * pA), plasticity="stdp")
 
 

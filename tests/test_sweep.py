@@ -171,7 +171,7 @@ def test_ctrl_c_stops_a_dask_sweep_closes_its_cluster_and_a_restart_resumes(tmp_
 
     (tmp_path / "slowmod2.py").write_text(textwrap.dedent("""
         import time
-        DELAY = 0.2
+        DELAY = 0.5  # long enough that a loaded machine cannot finish all tasks before the interrupt lands
         def slow(a, seed):
             time.sleep(DELAY)
             return {"y": a * 100 + seed}

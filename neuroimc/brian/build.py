@@ -5,6 +5,9 @@
 * each :class:`~neuroimc.LIFPopulation` becomes a ``NeuronGroup`` with the same
   model (:data:`LIF_EQUATIONS`, integrated with ``method='exact'``), its
   per-neuron parameters and its state (``v``, ``I_syn``, time of the last spike);
+  a population with an adaptive threshold gets :data:`ADAPTIVE_LIF_EQUATIONS`
+  (``dtheta/dt = -theta/tau_theta``, threshold ``v > v_thresh + theta``, reset
+  ``v = v_reset; theta += theta_plus``) and its current ``theta``;
 * each source becomes a ``SpikeGeneratorGroup`` that replays spikes: a recorded
   :class:`~neuroimc.SpikeSource` its own spikes, a
   :class:`~neuroimc.PoissonSource` the spikes neuroimc drew (recorded by a
@@ -14,16 +17,23 @@
 * each crossbar becomes a dense ``Synapses`` (every row-column pair is a
   synapse, as every cell of a crossbar is a device) with
   ``on_pre='I_syn_post += w'`` and ``w`` the effective current jumps at build time;
-* each plastic crossbar (:class:`~neuroimc.STDP`) becomes a dense ``Synapses``
-  with the same rule in Brian2 notation (:data:`~neuroimc.brian.stdp.STDP_MODEL`):
+* each plastic crossbar (:class:`~neuroimc.STDP`, :class:`~neuroimc.TripletSTDP`)
+  becomes a dense ``Synapses`` with the same rule in Brian2 notation
+  (:data:`~neuroimc.brian.stdp.STDP_MODEL`, :data:`~neuroimc.brian.stdp.TRIPLET_MODEL`):
   ``w`` the weights normalised by the crossbar's ``w_max`` (``w_scale``),
-  traces ``apre[i, j]``/``apost[i, j]`` the crossbar's per-neuron traces now.
+  traces ``apre[i, j]``/``apost[i, j]`` (triplet: ``r1``, ``r2``, ``o1``,
+  ``o2``) the crossbar's per-neuron traces now.
   With ideal devices this is exactly what the chip computes.  On a non-ideal
   card the twin still learns with the *ideal* rule: it is the reference of what
   the hardware should have learned, and the comparison measures how far device
   physics (pulse granularity, nonlinear steps, write noise, wear...) moves the
   spikes and the weights from it;
 * each spike or state monitor becomes its Brian2 counterpart.
+
+A network with ``learning = False`` has a twin that does not learn either:
+plastic crossbars become static synapses holding their weights now, and
+adaptive thresholds hold their ``theta`` (threshold ``v > v_thresh + theta``,
+no decay, no growth), as the chip does in its test phase.
 
 Float sums.  In one step neuroimc adds the rows of spiking nodes to ``I_syn``
 in the order neurons (population order), Poisson sources, recorded sources; each
@@ -37,6 +47,7 @@ The twin's time 0 is the network's current time ``net.t``.  All objects use
 Brian2's runtime device and the given code-generation target, set per object
 (``codeobj_class``), so Brian2's global preferences are left alone.
 """
+import dataclasses
 import re
 import warnings
 from dataclasses import dataclass
@@ -54,7 +65,7 @@ from ..monitors import SpikeMonitor
 from ..network import Network
 from ..neurons import NEVER
 from .deploy import target_weights
-from .stdp import STDP_MODEL, set_stdp_parameters, stdp_code
+from .stdp import plastic_twin
 
 #: The model of :class:`~neuroimc.LIFPopulation` in Brian2 notation (SI units).
 LIF_EQUATIONS = """
@@ -70,9 +81,22 @@ tau_syn : second (constant)
 """
 LIF_THRESHOLD = "v > v_thresh"
 LIF_RESET = "v = v_reset"
+#: The model of an :class:`~neuroimc.LIFPopulation` with an adaptive threshold (``theta_plus > 0``).
+ADAPTIVE_LIF_EQUATIONS = LIF_EQUATIONS + """
+dtheta/dt = -theta/tau_theta : volt
+theta_plus : volt (constant)
+tau_theta : second (constant)
+"""
+ADAPTIVE_THRESHOLD = "v > v_thresh + theta"
+ADAPTIVE_RESET = "v = v_reset\ntheta += theta_plus"
+# learning = False: theta is held (neither decays nor grows) but still raises the threshold
+_FROZEN_THETA_EQUATIONS = LIF_EQUATIONS + """
+theta : volt (constant)
+"""
 # a string: Brian2 then evaluates timestep(t_ref, dt) per neuron, as neuroimc does
 LIF_REFRACTORY = "t_ref"
 _PARAMETERS = ("v_rest", "v_reset", "v_thresh", "t_ref", "r_m", "tau_m", "tau_syn")
+_ADAPTATION = ("theta_plus", "tau_theta")
 # Brian2's lastspike of a neuron that never spiked
 _NEVER_SPIKED = -1e4
 
@@ -80,9 +104,10 @@ _NEVER_SPIKED = -1e4
 class _SharedExact:
     """Brian2's own ``exact`` integrator, its symbolic solution derived once per process.
 
-    Every twin group has the same equations (:data:`LIF_EQUATIONS`, all
-    parameters per-neuron constants), but Brian2 caches the solution per group
-    name and so redoes sympy's matrix exponential (about 1.5 s) for each group.
+    Every twin group has one of a few models (:data:`LIF_EQUATIONS`, or with an
+    adaptive threshold :data:`ADAPTIVE_LIF_EQUATIONS`, all parameters per-neuron
+    constants), but Brian2 caches the solution per group name and so redoes
+    sympy's matrix exponential (about 1.5 s) for each group.
     The abstract code is Brian2's, unchanged; it is only reused.
     """
 
@@ -131,11 +156,12 @@ def check_brian2_setup():
 class Snapshot:
     """A copy of what a network is at one moment: the starting point of its twin.
 
-    ``populations`` holds ``(population, label, v, I_syn, lastspike_steps)``,
+    ``populations`` holds ``(population, label, v, I_syn, lastspike_steps, theta)``,
     ``sources`` ``(source, label)``, ``crossbars`` ``(crossbar, name, W)`` with
     ``W`` the current jumps (amperes) the twin's synapses get, ``plastic`` a
     :class:`PlasticState` per plastic crossbar name.  ``step0`` is the
-    network's step at the snapshot, the twin's time 0.
+    network's step at the snapshot, the twin's time 0; ``learning`` is the
+    network's :attr:`~neuroimc.Network.learning` (``False``: the twin does not learn).
     """
 
     dt: float
@@ -146,17 +172,30 @@ class Snapshot:
     labels: dict  # id(object) -> label
     taken: set  # Brian2 names in use
     plastic: dict  # crossbar name -> PlasticState
+    learning: bool = True
 
 
 @dataclass
 class PlasticState:
-    """A plastic crossbar at the snapshot: its rule, weight unit (amperes) and per-neuron traces."""
+    """A plastic crossbar at the snapshot: its rule, weight unit (amperes) and per-neuron traces.
 
-    rule: object  # neuroimc.STDP
+    ``pre_trace2``/``post_trace2`` are the slow traces of a triplet rule (empty for pair STDP, and
+    for a triplet rule whose triplet term on that side is zero: the chip does not keep them).
+    """
+
+    rule: object  # neuroimc.STDP or neuroimc.TripletSTDP
     w_scale: float
     pre_trace: np.ndarray
     post_trace: np.ndarray
     ideal: bool  # the card is ideal: the twin computes what the chip computes
+    pre_trace2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    post_trace2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def traces(self):
+        """The per-neuron traces, fast ones first: ``(pre, post[, pre2, post2])``."""
+        fast = (self.pre_trace, self.post_trace)
+        return fast + ((self.pre_trace2, self.post_trace2) if self.rule.triplet else ())
 
 
 def _identifier(name):
@@ -194,7 +233,7 @@ def snapshot(net, weights="effective"):
     labels = {id(g): _unique(_identifier(g.name), taken) for g in net.populations + net.sources}
     step0 = int(round(net.t / net.dt))
     pops = [
-        (p, labels[id(p)], p.v.copy(), p.I_syn.copy(), p.lastspike.copy()) for p in net.populations
+        (p, labels[id(p)], p.v.copy(), p.I_syn.copy(), p.lastspike.copy(), p.theta.copy()) for p in net.populations
     ]
     rank = {id(g): k for k, g in enumerate(_emission_order(net))}
     order = sorted(range(len(net.crossbars)), key=lambda x: (rank[id(net.crossbars[x].pre)], x))
@@ -208,7 +247,7 @@ def snapshot(net, weights="effective"):
         xbars[x] = (xb, name, chosen[x])
         if xb.plasticity is not None:
             plastic[name] = PlasticState(xb.plasticity, xb.w_max, xb._pre_trace.copy(), xb._post_trace.copy(),
-                                         xb.device.is_ideal)
+                                         xb.device.is_ideal, xb._pre_trace2.copy(), xb._post_trace2.copy())
     return Snapshot(
         dt=net.dt,
         step0=step0,
@@ -218,6 +257,7 @@ def snapshot(net, weights="effective"):
         labels=labels,
         taken=taken,
         plastic=plastic,
+        learning=net.learning,
     )
 
 
@@ -250,6 +290,19 @@ def _choose_weights(net, weights):
             raise ValueError(f"weights for {xb!r} must be finite")
         chosen[position[id(xb)]] = W.copy()
     return chosen
+
+
+def _neuron_model(pop, theta, learning):
+    """``(equations, threshold, reset)`` of a population's twin.
+
+    The plain LIF model unless the threshold adapts or has adapted (``theta``
+    not all zero); with ``learning`` off, ``theta`` is a constant the threshold adds.
+    """
+    if not (pop.adaptive or np.any(theta != 0.0)):
+        return LIF_EQUATIONS, LIF_THRESHOLD, LIF_RESET
+    if not learning:
+        return _FROZEN_THETA_EQUATIONS, ADAPTIVE_THRESHOLD, LIF_RESET
+    return ADAPTIVE_LIF_EQUATIONS, ADAPTIVE_THRESHOLD, ADAPTIVE_RESET
 
 
 # --------------------------------------------------------------------------- twin
@@ -338,20 +391,23 @@ def build_twin(snap, replay, spike_groups, state_specs, target="numpy", weight_p
     cls = codeobj_class(target)
     dt = snap.dt * b2.second
     groups = {}
-    for pop, label, v, I_syn, last in snap.populations:
+    for pop, label, v, I_syn, last, theta in snap.populations:
+        equations, threshold, reset = _neuron_model(pop, theta, snap.learning)
         G = b2.NeuronGroup(
             pop.n,
-            LIF_EQUATIONS,
-            threshold=LIF_THRESHOLD,
-            reset=LIF_RESET,
+            equations,
+            threshold=threshold,
+            reset=reset,
             refractory=LIF_REFRACTORY,
             method=_EXACT,
             dt=dt,
             name=label,
             codeobj_class=cls,
         )
-        for p in _PARAMETERS:
+        for p in _PARAMETERS + (_ADAPTATION if "theta_plus" in G.variables else ()):
             setattr(G, p + "_", getattr(pop, p))
+        if "theta" in G.variables:
+            G.theta_ = theta
         G.v_ = v
         G.I_syn_ = I_syn
         # refractoriness carries over: Brian2 derives it from lastspike at every step
@@ -377,11 +433,12 @@ def build_twin(snap, replay, spike_groups, state_specs, target="numpy", weight_p
         )
     synapses, weight_monitors = {}, {}
     for xb, name, W in snap.crossbars:
-        plastic = snap.plastic.get(name)
+        # a network that does not learn (learning = False) has static twin synapses
+        plastic = snap.plastic.get(name) if snap.learning else None
         if plastic is None:
             model, on_pre, on_post = "w : amp (constant)", "I_syn_post += w", None
         else:
-            model, (on_pre, on_post) = STDP_MODEL, stdp_code(plastic.rule)
+            model, on_pre, on_post, set_parameters, trace_names = plastic_twin(plastic.rule)
         S = b2.Synapses(
             groups[snap.labels[id(xb.pre)]],
             groups[snap.labels[id(xb.post)]],
@@ -398,12 +455,15 @@ def build_twin(snap, replay, spike_groups, state_specs, target="numpy", weight_p
         if plastic is None:
             S.w_ = W.ravel()
         else:
-            set_stdp_parameters(S, plastic.rule, plastic.w_scale)
+            set_parameters(S, plastic.rule, plastic.w_scale)
             S.w_ = W.ravel() / plastic.w_scale
-            # per-synapse traces = per-neuron ones; neuroimc holds their values after the step before the
-            # twin's t = 0, so that is when they were last updated
-            S.apre_ = np.repeat(plastic.pre_trace, n_post)
-            S.apost_ = np.tile(plastic.post_trace, n_pre)
+            # per-synapse traces = per-neuron ones (presynaptic ones repeat along a row, postsynaptic
+            # ones along a column); neuroimc holds their values after the step before the twin's t = 0,
+            # so that is when they were last updated
+            for k, (trace, values) in enumerate(zip(trace_names, plastic.traces)):
+                if values.size == 0:  # a slow trace the chip does not keep: no triplet term reads it
+                    values = np.zeros(n_pre if k % 2 == 0 else n_post)
+                setattr(S, trace + "_", np.repeat(values, n_post) if k % 2 == 0 else np.tile(values, n_pre))
             S.lastupdate_ = -snap.dt
             if weight_period is not None:
                 weight_monitors[name] = b2.StateMonitor(

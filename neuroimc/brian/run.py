@@ -136,7 +136,9 @@ def reference_run(net, duration, record_v=16, weights="target", target="numpy", 
         theirs[label] = PopulationRecord(label, pop.n, np.asarray(mon.i, np.int64), steps, records[id(pop)], v)
     info = {"target": target, "weights": weights if isinstance(weights, str) else "given"}
     if plastic:
-        info["plasticity"] = "ideal STDP (the same rule on exact weights)"
+        rules = sorted({type(xb.plasticity).__name__ for xb in net.crossbars if xb.plasticity is not None})
+        info["plasticity"] = (f"ideal {' and '.join(rules)} (the same rule on exact weights)" if net.learning
+                              else "frozen (learning = False): static synapses")
     b2_weights = {
         name: WeightRecord(name, snap.plastic[name].w_scale, W.copy(), twin.final_weights(name, W.shape))
         for _, name, W in plastic

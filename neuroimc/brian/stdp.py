@@ -27,6 +27,22 @@ postsynaptic current, steps or sets one trace and writes
 ``w = clip(w + <other trace>[*(w - lo)], lo, hi)``; ``on_post`` steps or
 sets the other trace and writes ``w = clip(w + <first trace>[*(hi - w)], lo, hi)``.
 Every deviation raises :class:`~neuroimc.brian.Brian2MappingError` naming it.
+
+Triplet STDP (:class:`~neuroimc.TripletSTDP`, Pfister & Gerstner 2006) has
+its twin too (:data:`TRIPLET_MODEL`, :func:`triplet_code`): four event-driven
+traces, a fast (``r1``, ``o1``) and a slow (``r2``, ``o2``) one per side::
+
+    on_pre:  I_syn_post += w*w_scale
+             w = clip(w - o1*(A2minus + A3minus*r2), wmin, wmax);  r1 += 1;  r2 += 1
+    on_post: w = clip(w + r1*(A2plus + A3plus*o2), wmin, wmax);     o1 += 1;  o2 += 1
+
+The slow trace of a spike's own side enters its weight change *before* the
+spike steps it (the triplet is the spike with two earlier ones), so each
+pathway reads ``r2``/``o2`` first and increments after.  ``soft_bound``
+multiplies the changes by ``(w - wmin)`` and ``(wmax - w)``, ``nearest``
+pairing sets the traces to 1.  As for pair STDP, a per-synapse trace equals
+neuroimc's per-neuron one.  :func:`recognise_stdp` does not map triplet rules
+back (four traces raise :class:`~neuroimc.brian.Brian2MappingError`).
 """
 from dataclasses import dataclass
 
@@ -37,7 +53,7 @@ from brian2.core.variables import Constant
 from brian2.equations.equations import DIFFERENTIAL_EQUATION
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
-from ..learning import STDP
+from ..learning import STDP, TripletSTDP
 from .equations import Brian2MappingError, _statements, evaluate
 
 #: The synapse model of a plastic crossbar's twin (all parameters shared constants of the Synapses).
@@ -76,6 +92,62 @@ def set_stdp_parameters(S, rule, w_scale):
     S.wmin_ = rule.w_min
     S.wmax_ = rule.w_max
     S.w_scale_ = w_scale
+
+
+#: The synapse model of a crossbar with a :class:`~neuroimc.TripletSTDP` rule (shared constants).
+TRIPLET_MODEL = """
+w : 1
+dr1/dt = -r1/tauplus : 1 (event-driven)
+dr2/dt = -r2/taux : 1 (event-driven)
+do1/dt = -o1/tauminus : 1 (event-driven)
+do2/dt = -o2/tauy : 1 (event-driven)
+tauplus : second (constant, shared)
+taux : second (constant, shared)
+tauminus : second (constant, shared)
+tauy : second (constant, shared)
+A2plus : 1 (constant, shared)
+A3plus : 1 (constant, shared)
+A2minus : 1 (constant, shared)
+A3minus : 1 (constant, shared)
+wmin : 1 (constant, shared)
+wmax : 1 (constant, shared)
+w_scale : amp (constant, shared)
+"""
+
+
+def triplet_code(rule, current="I_syn"):
+    """``(on_pre, on_post)`` of :data:`TRIPLET_MODEL` for the :class:`~neuroimc.TripletSTDP` ``rule``."""
+    op = "=" if rule.pairing == "nearest" else "+="
+    depression, potentiation = "o1*(A2minus + A3minus*r2)", "r1*(A2plus + A3plus*o2)"
+    if rule.rule == "soft_bound":
+        depression, potentiation = f"{depression}*(w - wmin)", f"{potentiation}*(wmax - w)"
+    # the slow trace of the spiking side is read (in the weight change) before the spike steps it
+    on_pre = f"{current}_post += w*w_scale\nw = clip(w - {depression}, wmin, wmax)\nr1 {op} 1\nr2 {op} 1"
+    on_post = f"w = clip(w + {potentiation}, wmin, wmax)\no1 {op} 1\no2 {op} 1"
+    return on_pre, on_post
+
+
+def set_triplet_parameters(S, rule, w_scale):
+    """Write the rule's constants into a twin ``Synapses`` built from :data:`TRIPLET_MODEL`."""
+    S.tauplus_, S.taux_, S.tauminus_, S.tauy_ = rule.tau_plus, rule.tau_x, rule.tau_minus, rule.tau_y
+    S.A2plus_, S.A3plus_, S.A2minus_, S.A3minus_ = rule.a2_plus, rule.a3_plus, rule.a2_minus, rule.a3_minus
+    S.wmin_ = rule.w_min
+    S.wmax_ = rule.w_max
+    S.w_scale_ = w_scale
+
+
+def plastic_twin(rule):
+    """``(model, on_pre, on_post, set_parameters, traces)`` of the twin synapses of ``rule``.
+
+    ``traces`` names the Brian2 trace variables in the order ``(pre fast, post
+    fast, pre slow, post slow)`` (pair rules: the first two only), matching the
+    crossbar's ``_pre_trace``, ``_post_trace``, ``_pre_trace2``, ``_post_trace2``.
+    """
+    if isinstance(rule, TripletSTDP):
+        return (TRIPLET_MODEL, *triplet_code(rule), set_triplet_parameters, ("r1", "o1", "r2", "o2"))
+    if isinstance(rule, STDP):
+        return (STDP_MODEL, *stdp_code(rule), set_stdp_parameters, ("apre", "apost"))
+    raise TypeError(f"rule must be an STDP or TripletSTDP rule, got {type(rule).__name__}")
 
 
 # --------------------------------------------------------------------------- recognition

@@ -8,12 +8,12 @@ row ``i`` is ``n + i``.
 import numpy as np
 from numba import njit
 
-from .device import (EXACT, S_LEVELS, S_MODEL, S_SET_ONLY, apply_pulse, at, read_conductance, read_noise_std,
-                     write_exact)
-from .random import normal
+from .device import (EXACT, S_LEVELS, S_MODEL, S_SET_ONLY, device_params, device_state, noise_std, pulse,
+                     read_card, read_conductance, read_noise_std, readout, store_state, write, write_card)
+from .random import load, normal_state, store
 
-# Every kernel here unpacks the state and parameter tuples once, outside its loop over devices
-# (see kernels/device.py for why).
+# Every kernel here unpacks the state and parameter tuples once, outside its loop over devices, and
+# keeps its random stream in locals (see kernels/device.py for why).
 
 
 @njit(cache=True, error_model="numpy")
@@ -65,9 +65,15 @@ def refresh_readout(n_pre, n_post, reference, t, state, params, scalars, ir_fact
 def write_all_exact(devices, targets, t, state, params, scalars, rng):
     """One ideal write per listed device (deployment of offline targets)."""
     g, offset, t_prog, count, status = state
-    g_lo, g_hi, limit = params[0], params[1], params[8]
+    g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
+    card = write_card(scalars, offset, t_prog)
+    r = load(rng)
     for q in range(devices.size):
-        write_exact(devices[q], targets[q], g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
+        d = devices[q]
+        ds, r = write(device_state(d, g, offset, t_prog, count, status), targets[q],
+                      device_params(d, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu), card, t, r)
+        store_state(d, ds, g, offset, t_prog, count, status)
+    store(rng, r)
 
 
 @njit(cache=True, error_model="numpy")
@@ -75,9 +81,14 @@ def pulse_devices(devices, up, t, state, params, scalars, rng):
     """One SET (``up``) or RESET pulse on each listed device."""
     g, offset, t_prog, count, status = state
     g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
+    card = write_card(scalars, offset, t_prog)
+    r = load(rng)
     for q in range(devices.size):
-        apply_pulse(devices[q], up, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn,
-                    k_dn, lin_dn, limit, scalars, rng, t)
+        d = devices[q]
+        ds, r = pulse(device_state(d, g, offset, t_prog, count, status), up,
+                      device_params(d, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu), card, t, r)
+        store_state(d, ds, g, offset, t_prog, count, status)
+    store(rng, r)
 
 
 @njit(cache=True, error_model="numpy")
@@ -103,35 +114,46 @@ def program_verify(devices, targets, tol, max_pulses, t, state, params, scalars,
     """
     g, offset, t_prog, count, status = state
     g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
+    card = write_card(scalars, offset, t_prog)
+    ret_tau, ret_beta, t0, noise_model, noise_sigma, g_range, g_max, t_read = read_card(scalars)
+    timed = t_prog.size > 1
+    exact = scalars[S_MODEL] == EXACT
+    levels = scalars[S_LEVELS]
+    r = load(rng)
     for q in range(devices.size):
         d = devices[q]
         target = targets[q]
-        before = count[d]
+        ds = device_state(d, g, offset, t_prog, count, status)
+        dp = device_params(d, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu)
+        before = ds[3]
         ok = False
-        if scalars[S_MODEL] == EXACT:
-            if read_conductance(d, t, g, offset, t_prog, g_lo, nu, scalars) != target:
-                write_exact(d, target, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
-            x = read_conductance(d, t, g, offset, t_prog, g_lo, nu, scalars)
-            ok = abs(x + read_noise_std(x, d, t, t_prog, scalars) * normal(rng) - target) <= tol
+        if exact:
+            if readout(ds[0] + ds[1], t - ds[2] if timed else 0.0, dp[0], dp[9], ret_tau, ret_beta, t0) != target:
+                ds, r = write(ds, target, dp, card, t, r)
+            x = readout(ds[0] + ds[1], t - ds[2] if timed else 0.0, dp[0], dp[9], ret_tau, ret_beta, t0)
+            z, r = normal_state(r)
+            ok = abs(x + noise_std(x, t - ds[2], noise_model, noise_sigma, g_range, g_max, t_read) * z
+                     - target) <= tol
         else:
-            levels = scalars[S_LEVELS]
-            span = at(g_hi, d) - at(g_lo, d)
+            span = dp[1] - dp[0]
             coarse = levels >= 2 and span / (levels - 1) > 2.0 * tol and scalars[S_SET_ONLY] == 0.0
             prev = np.nan
             for _ in range(max_pulses + 1):
-                x = read_conductance(d, t, g, offset, t_prog, g_lo, nu, scalars)
-                err = x + read_noise_std(x, d, t, t_prog, scalars) * normal(rng) - target
+                x = readout(ds[0] + ds[1], t - ds[2] if timed else 0.0, dp[0], dp[9], ret_tau, ret_beta, t0)
+                z, r = normal_state(r)
+                err = x + noise_std(x, t - ds[2], noise_model, noise_sigma, g_range, g_max, t_read) * z - target
                 if abs(err) <= tol:
                     ok = True
                     break
-                if count[d] - before >= max_pulses:
+                if ds[3] - before >= max_pulses:
                     break
                 stop = coarse and prev * err < 0.0 and abs(err) > abs(prev)
                 # a few-level device that jumped across the target steps back to the nearer level
-                apply_pulse(d, err < 0.0, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up,
-                            sat_dn, k_dn, lin_dn, limit, scalars, rng, t)
+                ds, r = pulse(ds, err < 0.0, dp, card, t, r)
                 if stop:
                     break
                 prev = err
-        pulses[q] = count[d] - before
+        store_state(d, ds, g, offset, t_prog, count, status)
+        pulses[q] = ds[3] - before
         converged[q] = ok
+    store(rng, r)

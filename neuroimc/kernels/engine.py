@@ -9,13 +9,14 @@ Each step follows Brian2's schedule, so that a network of ideal devices gives
 the same spikes as its Brian2 twin:
 
 1. ``start``      state monitors sample ``v`` / ``I_syn``;
-2. ``groups``     exact LIF update (``v`` held while refractory, ``I_syn`` decays);
-3. ``thresholds`` neurons with ``v > v_thresh`` that are not refractory spike,
+2. ``groups``     exact LIF update (``v`` held while refractory, ``I_syn`` and
+                  ``theta`` decay);
+3. ``thresholds`` neurons with ``v > v_thresh + theta`` that are not refractory spike,
                   then Poisson and recorded sources emit;
 4. ``synapses``   every spiking node reads its row on each outgoing crossbar and
                   the row's current jumps are added to the target columns —
                   work proportional to spiking rows x columns, never rows x columns;
-5. ``resets``     ``v = v_reset`` for neurons that spiked;
+5. ``resets``     ``v = v_reset`` (and ``theta += theta_plus``) for neurons that spiked;
 and spikes of monitored nodes are appended to the spike buffer.
 """
 import numpy as np
@@ -24,6 +25,7 @@ from numba import njit
 from .plasticity import decay_traces, on_post, on_pre
 from .random import geometric_failures, next_u64, normal, uniform
 
+RATE_CLASSES = 8  # octave classes of input rates per Poisson source (see Network._rate_classes)
 V_VAR = 0  # codes of recordable state variables
 I_VAR = 1
 _MASK16 = np.uint64(0xFFFF)
@@ -103,14 +105,16 @@ def _convert(synapses, I):
 
 
 @njit(cache=True, error_model="numpy")
-def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, learning):
+def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, learning, learn):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
+
+    ``learn`` False freezes plasticity and threshold adaptation.
 
     Returns early (fewer steps) only when the spike buffer could not hold one
     more step of spikes; the caller drains it and calls again.
     """
-    v, I, lastspike, v_rest, v_reset, v_thresh, a_vv, a_vi, a_ii, ref_steps = neurons
-    pg_node0, pg_n, pg_log1mp, pg_thin, pg_accept0, pg_accept, pg_skip, pg_rng = poisson
+    v, I, lastspike, v_rest, v_reset, v_thresh, a_vv, a_vi, a_ii, ref_steps, theta, theta_plus, a_theta = neurons
+    pc_src, pc_lo, pc_hi, pc_node, pc_accept, pc_log1mp, pc_thin, pc_skip, pg_rng = poisson
     ev_step, ev_node, ev_ptr = recorded
     spike_watch, spk_node, spk_step, spk_count, st_var, st_node, st_buf = record
     plastic, xb_plastic, grp_pin_ptr, grp_pin = learning
@@ -118,7 +122,14 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
     (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
      xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_conv, xb_rng,
      normals, grp_spikes) = synapses
-    any_plastic = len(plastic) > 0
+    n_plastic = 0  # the tuple holds one unused stand-in when there is none
+    for x in range(xb_plastic.size):
+        n_plastic += xb_plastic[x] >= 0
+    any_plastic = learn and n_plastic > 0
+    adapting = False
+    for k in range(theta.size):
+        adapting = adapting or theta_plus[k] != 0.0 or a_theta[k] != 1.0
+    adapting = adapting and learn
     any_adc = False
     for x in range(xb_lsb.size):
         any_adc = any_adc or xb_lsb[x] > 0.0
@@ -126,6 +137,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
     n_neurons = v.size
     n_nodes = node_group.size
     spikes = np.empty(n_nodes, np.int64)
+    fired = np.zeros(n_neurons, np.bool_)
     for s in range(n_steps):
         if spk_count[0] + n_nodes > spk_node.size:
             return s
@@ -139,31 +151,54 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
         # 2.+3. groups (plasticity traces decay too) and thresholds (independent per neuron, so fused)
         if any_plastic:
             decay_traces(plastic)
-        ns = 0
+        if adapting:
+            for k in range(n_neurons):
+                theta[k] *= a_theta[k]
+        # branch-free, so that it vectorises; the few neurons that fire are collected after
+        n_fired = 0
         for k in range(n_neurons):
             i_k = I[k]
-            if t - lastspike[k] >= ref_steps[k]:
-                vk = v_rest[k] + (v[k] - v_rest[k]) * a_vv[k] + a_vi[k] * i_k
-                v[k] = vk
-                if vk > v_thresh[k]:
+            free = t - lastspike[k] >= ref_steps[k]
+            vk = v_rest[k] + (v[k] - v_rest[k]) * a_vv[k] + a_vi[k] * i_k
+            vk = vk if free else v[k]
+            v[k] = vk
+            up = free and vk > v_thresh[k] + theta[k]
+            fired[k] = up
+            n_fired += up
+            I[k] = i_k * a_ii[k]
+        ns = 0
+        if n_fired:
+            for k in range(n_neurons):
+                if fired[k]:
                     spikes[ns] = k
                     ns += 1
                     lastspike[k] = t
-            I[k] = i_k * a_ii[k]
 
-        # 3. thresholds of Poisson sources: geometric skips over (step, input)
-        for g in range(pg_n.size):
-            n = pg_n[g]
-            rng = pg_rng[g]
-            pos = pg_skip[g]
+        # 3. thresholds of Poisson sources: geometric skips over (step, input) within each rate class,
+        #    then the step's input spikes in input order (the order Brian2 processes them in)
+        first = ns
+        for c in range(pc_lo.size):
+            base = pc_lo[c]
+            n = pc_hi[c] - base
+            if n == 0:
+                continue
+            rng = pg_rng[pc_src[c]]
+            pos = pc_skip[c]
             if pos < 0:  # first use: gap to the first spike
-                pos = geometric_failures(rng, pg_log1mp[g])
+                pos = geometric_failures(rng, pc_log1mp[c])
             while pos < n:
-                if not pg_thin[g] or uniform(rng) < pg_accept[pg_accept0[g] + pos]:
-                    spikes[ns] = pg_node0[g] + pos
+                if not pc_thin[c] or uniform(rng) < pc_accept[base + pos]:
+                    spikes[ns] = pc_node[base + pos]
                     ns += 1
-                pos += 1 + geometric_failures(rng, pg_log1mp[g])
-            pg_skip[g] = pos - n
+                pos += 1 + geometric_failures(rng, pc_log1mp[c])
+            pc_skip[c] = pos - n
+        for a in range(first + 1, ns):  # insertion sort: a handful of spikes per step
+            x = spikes[a]
+            b = a - 1
+            while b >= first and spikes[b] > x:
+                spikes[b + 1] = spikes[b]
+                b -= 1
+            spikes[b + 1] = x
 
         # 3. thresholds of recorded sources
         p = ev_ptr[0]
@@ -184,7 +219,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
                 _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
                           xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_rng,
                           normals, I)
-                if xb_plastic[x] >= 0:
+                if any_plastic and xb_plastic[x] >= 0:
                     on_pre(plastic[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
                            xb_e0[x], xb_rng[x])
         if any_adc:
@@ -206,6 +241,8 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
             node = spikes[q]
             if node < n_neurons:
                 v[node] = v_reset[node]
+                if adapting:
+                    theta[node] += theta_plus[node]
             if spike_watch[node]:
                 spk_node[c] = node
                 spk_step[c] = t

@@ -3,10 +3,12 @@
 Each plastic crossbar is one entry of a numba typed list (all entries share one
 tuple type, whatever the card):
 
-    (x, rule, pre_trace, post_trace, state, params, scalars, ir_factor, consts)
+    (x, rule, pre, post, pre2, post2, state, params, scalars, ir_factor, consts)
 
 ``x`` is the crossbar's index in the synapse tables, ``rule`` its row of
-:func:`neuroimc.learning.STDP.table`, ``state``/``params``/``scalars`` its
+:func:`neuroimc.learning.STDP.table`, ``pre``/``post`` the fast traces per
+neuron and ``pre2``/``post2`` the slow ones (empty for pair rules),
+``state``/``params``/``scalars`` its
 device arrays (see :mod:`kernels.device`), ``consts`` the float64 array
 indexed by the ``C_*`` constants.  Tuples are unpacked once per row or column
 update, never per synapse.
@@ -14,9 +16,11 @@ update, never per synapse.
 import numpy as np
 from numba import njit
 
-from ..learning import P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_PRE, P_NEAREST, P_SOFT, P_STOCHASTIC, P_W_MAX, P_W_MIN
-from .device import EXACT, S_MODEL, S_SET_ONLY, apply_pulse, at, read_conductance, read_noise_std, write_exact
-from .random import uniform
+from ..learning import (P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, P_DECAY_PRE, P_DECAY_PRE2, P_DEP_PAIR,
+                        P_DEP_TRIPLET, P_FLUSH_POST, P_FLUSH_PRE, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT,
+                        P_STOCHASTIC, P_W_MAX, P_W_MIN)
+from .device import EXACT, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
+from .random import load, store, uniform_state
 
 C_SCALE = 0  # V_read * gain: siemens -> amperes of current jump
 C_E_SCALE = 1  # V_read**2 * t_read: siemens -> joules per read
@@ -31,95 +35,110 @@ C_DT = 9
 C_SIMPLE = 10  # 1: ideal devices, take the scalar-only path
 N_CONSTS = 11
 
+# what a call of _learn does to its line
+DEPRESS_ROW = 0  # a pre spike: row i, dw = factor * post[j]
+POTENTIATE_COLUMN = 1  # a post spike: column j, dw = factor * pre[i]
+SCALE_COLUMN = 2  # synaptic scaling: column j, w -> factor * w
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _decay(trace, a, flush):
+    for i in range(trace.size):
+        x = trace[i] * a
+        trace[i] = x if abs(x) >= flush else 0.0
+
 
 @njit(cache=True, error_model="numpy")
 def decay_traces(plastic):
     for p in range(len(plastic)):
         entry = plastic[p]
-        rule, pre, post = entry[1], entry[2], entry[3]
-        a, b = rule[P_DECAY_PRE], rule[P_DECAY_POST]
-        for i in range(pre.size):
-            pre[i] *= a
-        for j in range(post.size):
-            post[j] *= b
+        rule, pre, post, pre2, post2 = entry[1], entry[2], entry[3], entry[4], entry[5]
+        _decay(pre, rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
+        _decay(post, rule[P_DECAY_POST], rule[P_FLUSH_POST])
+        _decay(pre2, rule[P_DECAY_PRE2], rule[P_FLUSH_PRE])
+        _decay(post2, rule[P_DECAY_POST2], rule[P_FLUSH_POST])
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _pulses(dw, per_window, stochastic, rng):
+@njit(cache=True, error_model="numpy")
+def _pulse_count(dw, per_window, stochastic, rng):
+    """Whole pulses for a weight change ``dw`` (``per_window`` pulses sweep one unit): ``(n, rng)``.
+
+    Deterministic: the nearest whole number; stochastic: the fraction becomes one more pulse with
+    that probability (unbiased on average).
+    """
     n_real = abs(dw) * per_window
     n = np.floor(n_real)
     frac = n_real - n
     if stochastic:
-        if uniform(rng) < frac:
+        u, rng = uniform_state(rng)
+        if u < frac:
             n += 1.0
     elif frac >= 0.5:
         n += 1.0
-    return int(n)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _weight(k, partner, g, offset, span):
-    """Programmed normalised weight of the synapse whose devices are ``k`` and ``partner``."""
-    gp = g[k] + (offset[k] if offset.size > 1 else 0.0)
-    gm = g[partner] + (offset[partner] if offset.size > 1 else 0.0)
-    return (gp - gm) / span
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _new_weight(w_old, trace, rule, potentiate):
-    w_min, w_max = rule[P_W_MIN], rule[P_W_MAX]
-    if rule[P_SOFT] != 0.0:
-        dw = trace * (w_max - w_old) if potentiate else trace * (w_old - w_min)
-    else:
-        dw = trace
-    return min(max(w_old + dw, w_min), w_max)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _refresh_pair(k, partner, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
-                  lin_dn, limit, scalars, consts, rng, t):
-    """A unidirectional pair past 90 % of a window: RESET both, SET the held weight back on one device."""
-    top = max((g[k] - at(g_lo, k)) / (at(g_hi, k) - at(g_lo, k)),
-              (g[partner] - at(g_lo, partner)) / (at(g_hi, partner) - at(g_lo, partner)))
-    if top < 0.9:
-        return
-    w = (g[k] - at(g_lo, k) - (g[partner] - at(g_lo, partner))) / consts[C_SPAN]
-    apply_pulse(k, False, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn,
-                limit, scalars, rng, t)
-    apply_pulse(partner, False, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
-                lin_dn, limit, scalars, rng, t)
-    side = k if w > 0.0 else partner
-    for _ in range(_pulses(w, consts[C_P_LTP], False, rng)):
-        apply_pulse(side, True, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
-                    lin_dn, limit, scalars, rng, t)
+    return int(n), rng
 
 
 @njit(cache=True, error_model="numpy")
-def _learn_ideal(line, potentiate, rule, pre, post, g, count, lo, span, scale, e_scale, n_pre, n_post, reference, w,
-                 w0, e_row, e0):
-    """``_learn`` for ideal devices (exact writes; no noise, drift, wear, faults or IR drop), scalars only.
+def _new_weight(w_old, dw, mode, soft, w_min, w_max):
+    """The rule's new weight: ``dw`` (trace x factor) applied additively or soft-bounded; scaling multiplies."""
+    if mode == SCALE_COLUMN:
+        w = w_old * dw
+    elif soft:
+        w = w_old + (dw * (w_max - w_old) if mode == POTENTIATE_COLUMN else dw * (w_old - w_min))
+    else:
+        w = w_old + dw
+    return min(max(w, w_min), w_max)
 
-    Numba reference-counts array arguments of every helper it inlines, which
-    costs more than the update itself; this loop touches arrays directly.
+
+@njit(cache=True, error_model="numpy")
+def _refresh_pair(sk, sm, pk, pm, card, t, span, per_window, rng):
+    """A unidirectional pair past 90 % of a window: RESET both, SET the held weight back on one device.
+
+    ``sk``/``sm`` are the states of the positive and negative device, ``pk``/``pm`` their parameters
+    (see :mod:`kernels.device`); returns ``(sk, sm, rng)``.
+    """
+    lo_k, lo_m = pk[0], pm[0]
+    top = max((sk[0] - lo_k) / (pk[1] - lo_k), (sm[0] - lo_m) / (pm[1] - lo_m))
+    if top < 0.9:
+        return sk, sm, rng
+    w = (sk[0] - lo_k - (sm[0] - lo_m)) / span
+    sk, rng = pulse(sk, False, pk, card, t, rng)
+    sm, rng = pulse(sm, False, pm, card, t, rng)
+    n, rng = _pulse_count(w, per_window, False, rng)
+    if w > 0.0:
+        sk, rng = pulses(sk, n, True, pk, card, t, rng)
+    else:
+        sm, rng = pulses(sm, n, True, pm, card, t, rng)
+    return sk, sm, rng
+
+
+@njit(cache=True, error_model="numpy")
+def _learn_ideal(line, mode, factor, rule, pre, post, g, count, lo, span, scale, e_scale, n_pre, n_post, reference,
+                 w, w0, e_row, e0):
+    """``_learn`` for ideal devices (exact writes; no noise, drift, wear, faults or IR drop).
+
+    Knowing that no device can fail, be offset or age, it skips the status, offsets and read-out
+    of :func:`_learn_line`: about twice as fast.  ``tests/test_stdp.py`` checks that both paths learn
+    the same.
     """
     n = n_pre * n_post
     w_min, w_max = rule[P_W_MIN], rule[P_W_MAX]
     soft = rule[P_SOFT] != 0.0
-    length = n_pre if potentiate else n_post
+    along_column = mode != DEPRESS_ROW
+    length = n_pre if along_column else n_post
     for q in range(length):
-        if potentiate:
-            i, j, trace = q, line, pre[q]
+        if along_column:
+            i, j = q, line
+            trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
         else:
             i, j, trace = line, q, post[q]
+        if trace == 0.0:  # no learning signal, no write: most synapses, most of the time
+            continue
         k = i * n_post + j
         partner = n + i if reference else n + k
         gp, gm = g[k], g[partner]
         w_old = (gp - gm) / span
-        if soft:
-            dw = trace * (w_max - w_old) if potentiate else trace * (w_old - w_min)
-        else:
-            dw = trace
-        w_new = min(max(w_old + dw, w_min), w_max)
+        w_new = _new_weight(w_old, trace * factor, mode, soft, w_min, w_max)
         if w_new == w_old:
             continue
         if reference:
@@ -143,100 +162,203 @@ def _learn_ideal(line, potentiate, rule, pre, post, g, count, lo, span, scale, e
 
 
 @njit(cache=True, error_model="numpy")
-def _learn(entry, line, potentiate, step, w, w0, sd, sd0, e_row, e0, rng):
-    """Apply the rule along row ``line`` (a pre spike: depression) or down column ``line`` (a post spike:
-    potentiation), write the devices of every synapse whose weight changes, refresh their caches.
+def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
+    """Change row ``line`` (``DEPRESS_ROW``) or column ``line`` (``POTENTIATE_COLUMN``, ``SCALE_COLUMN``)
+    as the rule asks, write the devices of every synapse whose weight changes, refresh their caches.
 
-    The per-synapse work is written out in this one loop: a call per synapse would reference-count
-    every array argument (~1 us), more than the update itself.
+    Ideal devices take :func:`_learn_ideal`; the others a copy of :func:`_learn_line` compiled for
+    exact writes or pulses, and for parameters shared by all devices or per device: each copy keeps
+    only the code its case runs.
     """
-    x, rule, pre, post, state, params, scalars, ir, consts = entry
+    rule, pre, post = entry[1], entry[2], entry[3]
+    state, params, scalars, consts = entry[6], entry[7], entry[8], entry[10]
+    g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
+    if consts[C_SIMPLE] != 0.0:
+        _learn_ideal(line, mode, factor, rule, pre, post, state[0], state[3], g_lo[0], consts[C_SPAN], consts[C_SCALE],
+                     consts[C_E_SCALE], int(consts[C_N_PRE]), int(consts[C_N_POST]), consts[C_REFERENCE] != 0.0, w, w0,
+                     e_row, e0)
+        return
+    shared = (g_lo.size == 1 and g_hi.size == 1 and sat_up.size == 1 and k_up.size == 1 and lin_up.size == 1
+              and sat_dn.size == 1 and k_dn.size == 1 and lin_dn.size == 1 and limit.size == 1 and nu.size == 1)
+    if scalars[S_MODEL] == EXACT:
+        if shared:
+            _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, True, True)
+        else:
+            _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, True, False)
+    elif shared:
+        _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, False, True)
+    else:
+        _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, False, False)
+
+
+@njit(cache=True, error_model="numpy")
+def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact, shared):
+    """:func:`_learn` for exact writes or pulses (``exact``), shared or per-device parameters (``shared``).
+
+    Per synapse, the loop loads the two devices' states and parameters into numbers, runs the
+    device physics on them (scalar functions of :mod:`kernels.device`) and stores them back; the
+    random stream lives in locals for the whole line.  Per synapse, arrays are touched only here:
+    a call with array arguments would reference-count each of them.
+    """
+    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts = entry
     g, offset, t_prog, count, status = state
     g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
     n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
     n = n_pre * n_post
     reference = consts[C_REFERENCE] != 0.0
-    exact = scalars[S_MODEL] == EXACT
-    set_only = scalars[S_SET_ONLY] != 0.0
     stochastic = rule[P_STOCHASTIC] != 0.0
+    soft = rule[P_SOFT] != 0.0
+    w_min, w_max = rule[P_W_MIN], rule[P_W_MAX]
     span, scale, e_scale = consts[C_SPAN], consts[C_SCALE], consts[C_E_SCALE]
     t = step * consts[C_DT] + consts[C_AGE]
+    card = write_card(scalars, offset, t_prog)
+    set_only, has_off, timed = card[3], card[5], card[6]
+    ret_tau, ret_beta, t0, noise_model, noise_sigma, g_range, g_max, t_read = read_card(scalars)
+    p_ltp, p_ltd = consts[C_P_LTP], consts[C_P_LTD]
     has_ir = ir.size > 1
-    length = n_pre if potentiate else n_post
-    if consts[C_SIMPLE] != 0.0:
-        _learn_ideal(line, potentiate, rule, pre, post, g, count, g_lo[0], span, scale, e_scale, n_pre, n_post,
-                     reference, w, w0, e_row, e0)
-        return
+    with_sd = sd0 >= 0
+    # a parameter array of length 1 is shared by all devices: decide once which ones are
+    p0 = (g_lo[0], g_hi[0], sat_up[0], k_up[0], lin_up[0], sat_dn[0], k_dn[0], lin_dn[0], limit[0], nu[0])
+    e_lo, e_hi, e_sup, e_kup, e_lup = g_lo.size > 1, g_hi.size > 1, sat_up.size > 1, k_up.size > 1, lin_up.size > 1
+    e_sdn, e_kdn, e_ldn, e_lim, e_nu = sat_dn.size > 1, k_dn.size > 1, lin_dn.size > 1, limit.size > 1, nu.size > 1
+
+    def params_of(d):  # inlined by numba
+        return (g_lo[d] if e_lo else p0[0], g_hi[d] if e_hi else p0[1], sat_up[d] if e_sup else p0[2],
+                k_up[d] if e_kup else p0[3], lin_up[d] if e_lup else p0[4], sat_dn[d] if e_sdn else p0[5],
+                k_dn[d] if e_kdn else p0[6], lin_dn[d] if e_ldn else p0[7], limit[d] if e_lim else p0[8],
+                nu[d] if e_nu else p0[9])
+
+    r = load(rng)
+    along_column = mode != DEPRESS_ROW
+    length = n_pre if along_column else n_post
     for q in range(length):
-        i, j = (q, line) if potentiate else (line, q)
-        trace = pre[i] if potentiate else post[j]
+        if along_column:
+            i, j = q, line
+            trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
+        else:
+            i, j, trace = line, q, post[q]
+        if trace == 0.0:  # no learning signal, no write
+            continue
         k = i * n_post + j
         partner = n + i if reference else n + k
-        w_old = _weight(k, partner, g, offset, span)
-        w_new = _new_weight(w_old, trace, rule, potentiate)
+        gk, gm_ = g[k], g[partner]
+        ok_ = offset[k] if has_off else 0.0
+        om_ = offset[partner] if has_off else 0.0
+        w_old = ((gk + ok_) - (gm_ + om_)) / span  # the programmed weight (no drift, noise or IR drop)
+        w_new = _new_weight(w_old, trace * factor, mode, soft, w_min, w_max)
         if w_new == w_old:
             continue
-        gp0 = read_conductance(k, t, g, offset, t_prog, g_lo, nu, scalars)
-        gm0 = 0.0 if reference else read_conductance(partner, t, g, offset, t_prog, g_lo, nu, scalars)
+        if not exact:  # pulses: a change that rounds to none writes nothing
+            dw = w_new - w_old
+            bidirectional = dw > 0.0 or not set_only or reference
+            up = dw > 0.0 or not bidirectional
+            n_pulses, r = _pulse_count(dw, p_ltd if bidirectional and not up else p_ltp, stochastic, r)
+            if n_pulses == 0:
+                continue
+        sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
+        sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner], np.int64(status[partner]))
+        if shared:
+            pk = pm = p0
+        else:
+            pk, pm = params_of(k), params_of(partner)
+        gp0 = readout(gk + ok_, t - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
+        gm0 = 0.0 if reference else readout(gm_ + om_, t - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
+                                            ret_beta, t0)
         if exact:
             if reference:
-                write_exact(k, g[partner] + w_new * span, g, offset, t_prog, count, status, g_lo, g_hi, limit,
-                            scalars, rng, t)
+                sk, r = write(sk, gm_ + w_new * span, pk, card, t, r)
             else:
-                tp = at(g_lo, k) + max(w_new, 0.0) * span
-                tm = at(g_lo, partner) + max(-w_new, 0.0) * span
-                if tp != g[k]:
-                    write_exact(k, tp, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
-                if tm != g[partner]:
-                    write_exact(partner, tm, g, offset, t_prog, count, status, g_lo, g_hi, limit, scalars, rng, t)
+                tp = pk[0] + max(w_new, 0.0) * span
+                tm = pm[0] + max(-w_new, 0.0) * span
+                if tp != gk:
+                    sk, r = write(sk, tp, pk, card, t, r)
+                if tm != gm_:
+                    sm, r = write(sm, tm, pm, card, t, r)
         else:
-            dw = w_new - w_old
-            if dw > 0.0 or not set_only or reference:
-                d, up = k, dw > 0.0
-                n_pulses = _pulses(dw, consts[C_P_LTP] if up else consts[C_P_LTD], stochastic, rng)
+            if bidirectional:
+                sk, r = pulses(sk, n_pulses, up, pk, card, t, r)
             else:  # unidirectional devices depress a synapse by SETting its negative device
-                d, up = partner, True
-                n_pulses = _pulses(dw, consts[C_P_LTP], stochastic, rng)
-            for _ in range(n_pulses):
-                apply_pulse(d, up, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn,
-                            lin_dn, limit, scalars, rng, t)
+                sm, r = pulses(sm, n_pulses, True, pm, card, t, r)
             if set_only and not reference:
-                _refresh_pair(k, partner, g, offset, t_prog, count, status, g_lo, g_hi, sat_up, k_up, lin_up,
-                              sat_dn, k_dn, lin_dn, limit, scalars, consts, rng, t)
+                sk, sm, r = _refresh_pair(sk, sm, pk, pm, card, t, span, p_ltp, r)
+        g[k], count[k], status[k] = sk[0], sk[3], sk[4]
+        if has_off:
+            offset[k] = sk[1]
+        if timed:
+            t_prog[k] = sk[2]
+        if not reference:  # the row's reference device is never written
+            g[partner], count[partner], status[partner] = sm[0], sm[3], sm[4]
+            if has_off:
+                offset[partner] = sm[1]
+            if timed:
+                t_prog[partner] = sm[2]
         # the engine's caches for this synapse
-        gp = read_conductance(k, t, g, offset, t_prog, g_lo, nu, scalars)
-        gm = read_conductance(partner, t, g, offset, t_prog, g_lo, nu, scalars)
+        gp = readout(sk[0] + sk[1], t - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
+        gm = readout(sm[0] + sm[1], t - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau, ret_beta, t0)
         fp = ir[k] if has_ir else 1.0
         fm = ir[partner] if has_ir else 1.0
         w[w0 + k] = scale * (gp * fp - gm * fm)
-        if sd0 >= 0:
-            sp = read_noise_std(gp, k, t, t_prog, scalars) * fp
+        if with_sd:
+            sp = noise_std(gp, t - sk[2], noise_model, noise_sigma, g_range, g_max, t_read) * fp
             if reference:
                 sd[sd0 + k] = scale * sp
             else:
-                sm = read_noise_std(gm, partner, t, t_prog, scalars) * fm
-                sd[sd0 + k] = scale * np.sqrt(sp * sp + sm * sm)
+                sm_std = noise_std(gm, t - sm[2], noise_model, noise_sigma, g_range, g_max, t_read) * fm
+                sd[sd0 + k] = scale * np.sqrt(sp * sp + sm_std * sm_std)
         own = gp if reference else gp + gm  # the reference device is not written
         e_row[e0 + i] += e_scale * (own - gp0 - gm0)
+    store(rng, r)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _learn_simple(entry, line, mode, factor, w, w0, e_row, e0):
+    """:func:`_learn_ideal` straight from the entry, taking out only what it reads (a spike's fast path)."""
+    consts = entry[10]
+    _learn_ideal(line, mode, factor, entry[1], entry[2], entry[3], entry[6][0], entry[6][3], entry[7][0][0],
+                 consts[C_SPAN], consts[C_SCALE], consts[C_E_SCALE], int(consts[C_N_PRE]), int(consts[C_N_POST]),
+                 consts[C_REFERENCE] != 0.0, w, w0, e_row, e0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _step_traces(fast, slow, k, rule, inc, nearest):
+    if nearest:
+        fast[k] = inc
+        if slow.size:
+            slow[k] = inc
+    else:
+        fast[k] += inc
+        if slow.size:
+            slow[k] += inc
 
 
 @njit(cache=True, error_model="numpy")
 def on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng):
-    """Presynaptic spike on row ``i``: ``apre += a_pre``; ``w = clip(w + apost)`` along the row."""
-    rule, pre = entry[1], entry[2]
-    if rule[P_NEAREST] != 0.0:
-        pre[i] = rule[P_A_PRE]
+    """Presynaptic spike on row ``i``: depress along the row by the post traces, then step the pre traces."""
+    rule, pre, pre2 = entry[1], entry[2], entry[4]
+    factor = rule[P_DEP_PAIR] + (rule[P_DEP_TRIPLET] * pre2[i] if pre2.size else 0.0)
+    if entry[10][C_SIMPLE] != 0.0:
+        _learn_simple(entry, i, DEPRESS_ROW, factor, w, w0, e_row, e0)
     else:
-        pre[i] += rule[P_A_PRE]
-    _learn(entry, i, False, step, w, w0, sd, sd0, e_row, e0, rng)
+        _learn(entry, i, DEPRESS_ROW, factor, step, w, w0, sd, sd0, e_row, e0, rng)
+    _step_traces(pre, pre2, i, rule, rule[P_A_PRE], rule[P_NEAREST] != 0.0)
 
 
 @njit(cache=True, error_model="numpy")
 def on_post(entry, j, step, w, w0, sd, sd0, e_row, e0, rng):
-    """Postsynaptic spike of column ``j``: ``apost += a_post``; ``w = clip(w + apre)`` down the column."""
-    rule, post = entry[1], entry[3]
-    if rule[P_NEAREST] != 0.0:
-        post[j] = rule[P_A_POST]
+    """Postsynaptic spike of column ``j``: potentiate down the column by the pre traces, then step the post traces."""
+    rule, post, post2 = entry[1], entry[3], entry[5]
+    factor = rule[P_POT_PAIR] + (rule[P_POT_TRIPLET] * post2[j] if post2.size else 0.0)
+    if entry[10][C_SIMPLE] != 0.0:
+        _learn_simple(entry, j, POTENTIATE_COLUMN, factor, w, w0, e_row, e0)
     else:
-        post[j] += rule[P_A_POST]
-    _learn(entry, j, True, step, w, w0, sd, sd0, e_row, e0, rng)
+        _learn(entry, j, POTENTIATE_COLUMN, factor, step, w, w0, sd, sd0, e_row, e0, rng)
+    _step_traces(post, post2, j, rule, rule[P_A_POST], rule[P_NEAREST] != 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def scale_columns(entry, factors, step, w, sd, e_row, rng):
+    """Synaptic scaling: multiply every weight of column ``j`` by ``factors[j]`` (skipped where it is 1),
+    written to the devices like any learning update."""
+    for j in range(factors.size):
+        if factors[j] != 1.0:
+            _learn(entry, j, SCALE_COLUMN, factors[j], step, w, 0, sd, 0 if sd.size else -1, e_row, 0, rng)

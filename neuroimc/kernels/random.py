@@ -35,17 +35,58 @@ def _rotl(x, k):
     return (x << k) | (x >> (_64 - k))
 
 
+# A kernel that draws in a loop keeps its stream in four local words, a tuple ``(s0, s1, s2, s3)``
+# (``load`` once, ``store`` once): a call with the array would reference-count it on every draw, and
+# locals stay in registers.  The ``*_state`` functions are the generator; the array functions below
+# run them on the array, so both give the same sequence.
+@njit(cache=True, inline="always", error_model="numpy")
+def load(s):
+    """The stream ``s`` (``uint64[4]``) as a tuple of four words."""
+    return s[0], s[1], s[2], s[3]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def store(s, state):
+    """Write a tuple state back into the stream array ``s``."""
+    s[0], s[1], s[2], s[3] = state
+
+
+@njit(cache=True, error_model="numpy")
+def next_state(state):
+    """xoshiro256** step on a tuple state: ``(64-bit output, next state)``."""
+    s0, s1, s2, s3 = state
+    result = _rotl(s1 * _5, _7) * _9
+    t = s1 << _17
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, _45)
+    return result, (s0, s1, s2, s3)
+
+
+@njit(cache=True, error_model="numpy")
+def uniform_state(state):
+    """``(u, next state)``: a double uniform on [0, 1) with 53 random bits."""
+    bits, state = next_state(state)
+    return float(bits >> _11) * _2_POW_M53, state
+
+
+@njit(cache=True, error_model="numpy")
+def normal_state(state):
+    """``(z, next state)``: a standard normal deviate (Box-Muller, one of the pair)."""
+    u1, state = uniform_state(state)
+    u2, state = uniform_state(state)
+    u1 = 1.0 - u1  # (0, 1]: log is finite
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2), state
+
+
 @njit(cache=True, error_model="numpy")
 def next_u64(s):
     """Advance stream ``s`` in place and return the next 64-bit output."""
-    result = _rotl(s[1] * _5, _7) * _9
-    t = s[1] << _17
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], _45)
+    result, state = next_state(load(s))
+    store(s, state)
     return result
 
 
