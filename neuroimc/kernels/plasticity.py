@@ -78,7 +78,7 @@ def _pulse_count(dw, per_window, stochastic, rng):
     return int(n), rng
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _new_weight(w_old, dw, mode, soft, w_min, w_max):
     """The rule's new weight: ``dw`` (trace x factor) applied additively or soft-bounded; scaling multiplies."""
     if mode == SCALE_COLUMN:
@@ -119,46 +119,68 @@ def _learn_ideal(line, mode, factor, rule, pre, post, g, count, lo, span, scale,
 
     Knowing that no device can fail, be offset or age, it skips the status, offsets and read-out
     of :func:`_learn_line`: about twice as fast.  ``tests/test_stdp.py`` checks that both paths learn
-    the same.
+    the same.  The line's synapses are taken as views (strided for a column), so that the loop
+    indexes with its counter alone: numba checks a computed index for wrap-around on every access.
     """
     n = n_pre * n_post
+    if mode == DEPRESS_ROW:
+        a, b = line * n_post, (line + 1) * n_post
+        p0, p1 = (n + line, n + line + 1) if reference else (n + a, n + b)
+        _learn_ideal_line(mode, factor, rule, post, g[a:b], g[p0:p1], count[a:b], count[p0:p1], w[w0 + a:w0 + b],
+                          e_row[e0 + line:], False, lo, span, scale, e_scale, reference)
+    else:
+        j = line
+        p0, p1, ps = (n, n + n_pre, 1) if reference else (n + j, 2 * n, n_post)
+        _learn_ideal_line(mode, factor, rule, pre, g[j:n:n_post], g[p0:p1:ps], count[j:n:n_post], count[p0:p1:ps],
+                          w[w0 + j:w0 + n:n_post], e_row[e0:e0 + n_pre], True, lo, span, scale, e_scale, reference)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _ideal_write(gp, gm, dw, mode, soft, w_min, w_max, lo, span, reference):
+    """A synapse of conductances ``gp``, ``gm`` (its negative or reference device) takes the rule's change ``dw``:
+    ``(new gp, new gm, writes of gp, writes of gm)``.  Scalars only: array arguments would be
+    reference-counted on every synapse."""
+    w_old = (gp - gm) / span
+    w_new = _new_weight(w_old, dw, mode, soft, w_min, w_max)
+    if w_new == w_old:
+        return gp, gm, 0, 0
+    if reference:  # the row's reference device is never written
+        return gm + w_new * span, gm, 1, 0
+    tp = lo + max(w_new, 0.0) * span
+    tm = lo + max(-w_new, 0.0) * span
+    return tp, tm, int(tp != gp), int(tm != gm)
+
+
+@njit(cache=True, error_model="numpy")
+def _learn_ideal_line(mode, factor, rule, traces, g, pair, count, pair_count, w, e, along_column, lo, span, scale,
+                      e_scale, reference):
+    """One line of :func:`_learn_ideal`: ``g``/``count``/``w`` hold its synapses, ``pair``/``pair_count`` their
+    negative devices (or the rows' reference devices), ``e`` the read energy of the rows (one row, unless
+    ``along_column``)."""
     w_min, w_max = rule[P_W_MIN], rule[P_W_MAX]
     soft = rule[P_SOFT] != 0.0
-    along_column = mode != DEPRESS_ROW
-    length = n_pre if along_column else n_post
-    for q in range(length):
-        if along_column:
-            i, j = q, line
-            trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
-        else:
-            i, j, trace = line, q, post[q]
+    scaling = mode == SCALE_COLUMN
+    de = 0.0
+    for q in range(g.size):
+        trace = 1.0 if scaling else traces[q]
         if trace == 0.0:  # no learning signal, no write: most synapses, most of the time
             continue
-        k = i * n_post + j
-        partner = n + i if reference else n + k
-        gp, gm = g[k], g[partner]
-        w_old = (gp - gm) / span
-        w_new = _new_weight(w_old, trace * factor, mode, soft, w_min, w_max)
-        if w_new == w_old:
+        p = q if along_column or not reference else 0
+        gp, gm = g[q], pair[p]
+        gp_new, gm_new, np_, nm = _ideal_write(gp, gm, trace * factor, mode, soft, w_min, w_max, lo, span, reference)
+        if np_ + nm == 0:
             continue
-        if reference:
-            g[k] = gm + w_new * span
-            count[k] += 1
-            new_own = g[k]
-            old_own = gp
+        g[q], pair[p] = gp_new, gm_new
+        count[q] += np_
+        pair_count[p] += nm
+        w[q] = scale * (gp_new - gm_new)
+        change = gp_new - gp if reference else gp_new + gm_new - gp - gm
+        if along_column:
+            e[q] += e_scale * change
         else:
-            tp = lo + max(w_new, 0.0) * span
-            tm = lo + max(-w_new, 0.0) * span
-            if tp != gp:
-                g[k] = tp
-                count[k] += 1
-            if tm != gm:
-                g[partner] = tm
-                count[partner] += 1
-            new_own = g[k] + g[partner]
-            old_own = gp + gm
-        w[w0 + k] = scale * (g[k] - g[partner])
-        e_row[e0 + i] += e_scale * (new_own - old_own)
+            de += e_scale * change
+    if not along_column:
+        e[0] += de
 
 
 @njit(cache=True, error_model="numpy")
