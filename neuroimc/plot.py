@@ -4,18 +4,24 @@ Functions draw into a given matplotlib ``Axes`` or, without one, into a new
 ``Figure`` that is not attached to any GUI backend, so they work headless (no
 display, no pyplot state).  Save with ``ax.figure.savefig("raster.png")``.
 """
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 
 from . import _checks
 from .units import ms
 
 
+def _figure(**kwargs):
+    """A new headless matplotlib ``Figure``; matplotlib is imported on the first plot, not with neuroimc
+    (it is a third of the package's import time)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
 def _axes(ax, figsize):
     if ax is not None:
         return ax
-    return Figure(figsize=figsize, layout="constrained").add_subplot()
+    return _figure(figsize=figsize, layout="constrained").add_subplot()
 
 
 def raster(spikes, ax=None, time_unit=ms, marker_size=2.0, color="k", title=None):
@@ -93,7 +99,7 @@ def conductance_histogram(crossbar, ax=None, bins=60, title=None):
 
 def wear_map(crossbar, title=None):
     """Pulse counts per synapse and the map of worn-out and stuck synapses.  Returns the ``Figure``."""
-    fig = Figure(figsize=(9, 3.8), layout="constrained")
+    fig = _figure(figsize=(9, 3.8), layout="constrained")
     a, b = fig.subplots(1, 2)
     im = a.imshow(crossbar.pulse_counts(), aspect="auto", cmap="viridis", interpolation="nearest")
     fig.colorbar(im, ax=a, label="programming pulses")
@@ -188,6 +194,8 @@ def receptive_fields(weights, image_shape, ax=None, ncols=None, cmap="hot_r", un
     n = np.shape(weights)[1]
     ax = _axes(ax, (7, 7 * mosaic.shape[0] / mosaic.shape[1] + 0.6))
     # separators are NaN: a grey that no weight maps to keeps tiles apart on a white background
+    import matplotlib
+
     colours = matplotlib.colormaps[cmap].with_extremes(bad="0.75")
     im = ax.imshow(np.ma.masked_invalid(mosaic), cmap=colours, interpolation="nearest")
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label=unit_label or ("weight" if unit == 1.0 else f"weight (x {unit:g})"))
