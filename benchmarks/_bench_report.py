@@ -261,10 +261,13 @@ def markdown(result):
     out.append("")
     st = result.get("neuroimc_startup")
     if st:
-        out += ["## neuroimc start-up", "",
-                f"numba's first-call compile (fresh process, empty cache): {st['numba_compile_first_run_s']:.2f} s; "
-                f"a second process with the cache: import and build {st['import_and_build_s']:.2f} s + first run "
-                f"{st['cached_first_run_s']:.2f} s = {st['cached_start_to_simulating_s']:.2f} s to simulating.", ""]
+        out += ["## neuroimc start-up", ""]
+        for name, fig in (("static", st), ("STDP", st.get("stdp"))):
+            if fig:
+                out += [f"{name} network: numba's first-call compile (fresh process, empty cache) "
+                        f"{fig['numba_compile_first_run_s']:.2f} s; a second process with the cache: import and build "
+                        f"{fig['import_and_build_s']:.2f} s + first run {fig['cached_first_run_s']:.2f} s = "
+                        f"{fig['cached_start_to_simulating_s']:.2f} s to simulating.", ""]
     bw = result.get("bandwidth")
     if bw and "error" not in bw:
         out += ["## Memory bandwidth and the bound on synaptic events/s", "",

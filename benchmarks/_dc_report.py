@@ -31,7 +31,7 @@ def timing_rows(result):
                      _duration(ni["full_pass_min"]), ni["basis"],
                      f"{ni['warmup_s']:.1f} s warm-up ({ni['warmup_images']} images; kernels {ni['kernel_warmup_s']:.1f} s)",
                      _num(ni["presentations_per_image"], "{:.3f}"), "1"])
-    for key, label in (("brian2_loop", None), ("brian2_standalone", None)):
+    for key in ("brian2_loop", "brian2_standalone"):
         b = result[key]
         if "error" in b:
             rows.append([f"Brian2 ({key})", "", "failed"] + [""] * 7)
@@ -102,9 +102,10 @@ def markdown(result):
               for key, name in (("neuroimc", "neuroimc"), ("brian2_loop", "Brian2 loop"),
                                 ("brian2_standalone", "Brian2 standalone")) if "error" not in result[key]]
     lines += ["", "CPU time / wall time of the timed parts (below 1: waited for a core): " + ", ".join(shares) + "."]
-    lines += ["", f"One pass is {'measured' if bar['basis'] == 'measured' else 'extrapolated from the timed subset'} "
-                  "(s / image x images per pass, at the subset's presentations per image); Brian2's passes are "
-                  "always extrapolated from their subsets.", ""]
+    how = ("measured: neuroimc timed the whole pass" if bar["basis"] == "measured" else
+           "extrapolated from the timed subset (s / image x images per pass, at the subset's presentations per image)")
+    lines += ["", f"neuroimc's pass is {how}; Brian2's passes are always extrapolated from their subsets "
+                  "in the same way.", ""]
     if bar["applies"]:
         lines.append(f"Bar (issue #4): one pass of N = {bar['neurons']} in at most {bar['bar_min']:g} min "
                      f"(aim {bar['aim_min']:g} min).  neuroimc: {_duration(bar['neuroimc_pass_min'])} "

@@ -147,7 +147,7 @@ t0 = time.perf_counter()
 import sys
 sys.path.insert(0, {here!r})
 import _neuroimc_nets as nn
-net, _, _ = nn.build(10, 5, "ideal", False, seed=0, weight_seed=0)
+net, _, _ = nn.build(10, 5, "ideal", {stdp!r}, seed=0, weight_seed=0)
 t1 = time.perf_counter()
 net.run(1e-3, progress=False)
 t2 = time.perf_counter()
@@ -158,27 +158,36 @@ print(t1 - t0, t2 - t1)
 def startup():
     """Numba's first-call compile and a cached start, each in a fresh process.
 
-    Both processes share a new, empty ``NUMBA_CACHE_DIR``: the first compiles
-    every kernel of the ideal, static network and writes the cache, the
-    second loads it.  ``first_run`` is the first ``net.run`` of a tiny network
-    (10 inputs, 5 neurons, 1 ms): essentially all of it is compiling or
-    loading kernels.
+    For the static and the STDP network in turn, two processes share a new,
+    empty ``NUMBA_CACHE_DIR``: the first compiles every kernel of the ideal
+    network and writes the cache, the second loads it.  ``first_run`` is the
+    first ``net.run`` of a tiny network (10 inputs, 5 neurons, 1 ms): essentially
+    all of it is compiling or loading kernels.  The static figures keep their
+    top-level keys; the STDP ones are under ``"stdp"``.
     """
     here = os.path.dirname(os.path.abspath(__file__))
-    code = _STARTUP.format(here=here)
-    out = []
-    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for _ in range(2):
-            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-            if res.returncode != 0:
-                raise RuntimeError(f"neuroimc start-up measurement failed:\n{res.stderr[-2000:]}")
-            out.append([float(x) for x in res.stdout.split()[-2:]])
-    (_, first_cold), (import_build, first_cached) = out
-    return {
-        "what": "fresh processes with an empty NUMBA_CACHE_DIR; first net.run of a 10x5 network, 1 ms",
-        "numba_compile_first_run_s": first_cold,
-        "cached_first_run_s": first_cached,
-        "import_and_build_s": import_build,
-        "cached_start_to_simulating_s": import_build + first_cached,
-    }
+    result = {}
+    for stdp in (False, True):
+        out = []
+        with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            for _ in range(2):
+                res = subprocess.run([sys.executable, "-c", _STARTUP.format(here=here, stdp=stdp)], env=env,
+                                     capture_output=True, text=True)
+                if res.returncode != 0:
+                    raise RuntimeError(f"neuroimc start-up measurement failed:\n{res.stderr[-2000:]}")
+                out.append([float(x) for x in res.stdout.split()[-2:]])
+        (_, first_cold), (import_build, first_cached) = out
+        figures = {
+            "what": (f"fresh processes with an empty NUMBA_CACHE_DIR; first net.run of a 10x5 "
+                     f"{'STDP' if stdp else 'static'} network, 1 ms"),
+            "numba_compile_first_run_s": first_cold,
+            "cached_first_run_s": first_cached,
+            "import_and_build_s": import_build,
+            "cached_start_to_simulating_s": import_build + first_cached,
+        }
+        if stdp:
+            result["stdp"] = figures
+        else:
+            result.update(figures)
+    return result

@@ -12,7 +12,7 @@ from . import _checks
 from .crossbar import Crossbar
 from .energy import EnergyMonitor
 from .inputs import PoissonSource, SpikeSource
-from .learning import N_RULE, RULES
+from .learning import RULES
 from .kernels import engine
 from .kernels import plasticity
 from .kernels.device import normal_table
@@ -27,14 +27,6 @@ _CROSSBAR_KEY = 1 << 20  # spawn keys of crossbars, apart from those of sources
 
 
 _NORMALS = []
-
-
-def _no_plastic_entry():
-    """Stands in for the plastic crossbars of a network that has none: every array empty, never used."""
-    f8, i8 = np.zeros(0), np.zeros(0, np.int64)
-    state = (f8, f8, f8, i8, np.zeros(0, np.int8))
-    params = (f8,) * 8 + (i8, f8)
-    return (np.int64(-1), np.zeros(N_RULE), f8, f8, f8, f8, state, params, f8, f8, np.zeros(plasticity.N_CONSTS))
 
 
 def plastic_entry(xb, x, dt):
@@ -548,7 +540,7 @@ class Network:
         )
 
     def _pack_learning(self, dt):
-        """Typed list of the plastic crossbars for the kernel, and where their outputs live."""
+        """The plastic crossbars for the kernel (``None`` when there are none), and where their outputs live."""
         groups = self.populations + self.sources
         gid = {id(g): k for k, g in enumerate(groups)}
         entries, consts_of = [], []
@@ -565,10 +557,11 @@ class Network:
         # a tuple, not a numba typed List: taking an entry out of a typed List costs a reference count
         # per array (~0.4 us a spike); a homogeneous tuple is indexed for free (one compiled kernel per
         # number of plastic crossbars)
-        typed = tuple(entries) if entries else (_no_plastic_entry(),)
+        if not entries:  # None: the kernel is compiled without its learning code
+            return None, consts_of
         ptr = np.concatenate([[0], np.cumsum([len(o) for o in incoming])]).astype(np.int64)
         pin = np.array([x for o in incoming for x in o], np.int64)
-        return (typed, xb_plastic, ptr, pin), consts_of
+        return (tuple(entries), xb_plastic, ptr, pin), consts_of
 
     def _hand_over(self, st_buf, ran):
         """Give each monitor its part of what the kernel recorded in the last chunk."""

@@ -70,7 +70,8 @@ def test_smoke_run_schema(smoke):
     assert b2["rate_check"]["against"] == ni["label"]
     assert b2["neuroimc_over_this"]["ideal"] == pytest.approx(ni["run_wall_s_best"] / b2["run_wall_s_best"])
     st = result["neuroimc_startup"]
-    assert st["numba_compile_first_run_s"] > 0 and st["cached_start_to_simulating_s"] > 0
+    for fig in (st, st["stdp"]):  # the static and the STDP network
+        assert fig["numba_compile_first_run_s"] > 0 and fig["cached_start_to_simulating_s"] > 0
     bw = result["bandwidth"]
     assert "error" not in bw and bw["llc_bytes"] >= 0
     assert {(x["n_in"], x["n_out"], x["dtype"]) for x in bw["per_size"]} == {(60, 20, "float32"), (60, 20, "float64")}

@@ -115,7 +115,9 @@ def _convert(synapses, I):
 def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, learning, learn):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
 
-    ``learn`` False freezes plasticity and threshold adaptation.
+    ``learn`` False freezes plasticity and threshold adaptation.  ``learning`` is ``None`` for a
+    network without plastic crossbars: numba then prunes every ``learning is not None`` branch
+    before typing, and the learning code (three quarters of the compile time) is not compiled.
 
     Returns early (fewer steps) only when the spike buffer could not hold one
     more step of spikes; the caller drains it and calls again.
@@ -124,15 +126,14 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
     pc_src, pc_lo, pc_hi, pc_node, pc_accept, pc_log1mp, pc_thin, pc_skip, pg_rng = poisson
     ev_step, ev_node, ev_ptr = recorded
     spike_watch, spk_node, spk_step, spk_count, st_var, st_node, st_buf = record
-    plastic, xb_plastic, grp_pin_ptr, grp_pin = learning
     # unpacked once per chunk: unpacking a tuple of arrays costs reference counting on each use
     (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
      xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_conv, xb_rng,
      normals, grp_spikes) = synapses
-    n_plastic = 0  # the tuple holds one unused stand-in when there is none
-    for x in range(xb_plastic.size):
-        n_plastic += xb_plastic[x] >= 0
-    any_plastic = learn and n_plastic > 0
+    any_plastic = False
+    if learning is not None:
+        entries, xb_plastic, grp_pin_ptr, grp_pin = learning
+        any_plastic = learn
     adapting = False
     for k in range(theta.size):
         adapting = adapting or theta_plus[k] != 0.0 or a_theta[k] != 1.0
@@ -156,8 +157,9 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
             st_buf[s, r] = v[k] if st_var[r] == V_VAR else I[k]
 
         # 2.+3. groups (plasticity traces decay too) and thresholds (independent per neuron, so fused)
-        if any_plastic:
-            decay_traces(plastic)
+        if learning is not None:
+            if any_plastic:
+                decay_traces(entries)
         if adapting:
             for k in range(n_neurons):
                 theta[k] *= a_theta[k]
@@ -226,21 +228,23 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
                 _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
                           xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, xb_rng,
                           normals, I)
-                if any_plastic and xb_plastic[x] >= 0:
-                    on_pre(plastic[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
-                           xb_e0[x], xb_rng[x])
+                if learning is not None:
+                    if any_plastic and xb_plastic[x] >= 0:
+                        on_pre(entries[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x],
+                               e_row, xb_e0[x], xb_rng[x])
         if any_adc:
             _convert(synapses, I)
-        if any_plastic:
-            for q in range(ns):
-                node = spikes[q]
-                if node >= n_neurons:
-                    continue
-                g = node_group[node]
-                for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
-                    x = grp_pin[e]
-                    on_post(plastic[xb_plastic[x]], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
-                            xb_e0[x], xb_rng[x])
+        if learning is not None:
+            if any_plastic:
+                for q in range(ns):
+                    node = spikes[q]
+                    if node >= n_neurons:
+                        continue
+                    g = node_group[node]
+                    for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
+                        x = grp_pin[e]
+                        on_post(entries[xb_plastic[x]], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                                xb_e0[x], xb_rng[x])
 
         # 5. resets, then spike monitors
         c = spk_count[0]

@@ -36,9 +36,9 @@ C_SIMPLE = 10  # 1: ideal devices, take the scalar-only path
 N_CONSTS = 11
 
 # what a call of _learn does to its line
-DEPRESS_ROW = 0  # a pre spike: row i, dw = factor * post[j]
-POTENTIATE_COLUMN = 1  # a post spike: column j, dw = factor * pre[i]
-SCALE_COLUMN = 2  # synaptic scaling: column j, w -> factor * w
+DEPRESS_ROW = np.int64(0)  # a pre spike: row i, dw = factor * post[j]
+POTENTIATE_COLUMN = np.int64(1)  # a post spike: column j, dw = factor * pre[i]
+SCALE_COLUMN = np.int64(2)  # synaptic scaling: column j, w -> factor * w
 
 
 @njit(cache=True, error_model="numpy", inline="always")
