@@ -189,8 +189,9 @@ def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
     as the rule asks, write the devices of every synapse whose weight changes, refresh their caches.
 
     Ideal devices take :func:`_learn_ideal`; the others a copy of :func:`_learn_line` compiled for
-    exact writes or pulses, and for parameters shared by all devices or per device: each copy keeps
-    only the code its case runs.
+    exact writes or for pulses (a literal flag: each copy keeps only the code its case runs).
+    Parameters shared by all devices are told apart at run time: a further pair of copies for them
+    cost 6 s of compilation and gained nothing measurable.
     """
     rule, pre, post = entry[1], entry[2], entry[3]
     state, params, scalars, consts = entry[6], entry[7], entry[8], entry[10]
@@ -200,22 +201,15 @@ def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
                      consts[C_E_SCALE], int(consts[C_N_PRE]), int(consts[C_N_POST]), consts[C_REFERENCE] != 0.0, w, w0,
                      e_row, e0)
         return
-    shared = (g_lo.size == 1 and g_hi.size == 1 and sat_up.size == 1 and k_up.size == 1 and lin_up.size == 1
-              and sat_dn.size == 1 and k_dn.size == 1 and lin_dn.size == 1 and limit.size == 1 and nu.size == 1)
     if scalars[S_MODEL] == EXACT:
-        if shared:
-            _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, True, True)
-        else:
-            _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, True, False)
-    elif shared:
-        _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, False, True)
+        _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, True)
     else:
-        _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, False, False)
+        _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, False)
 
 
 @njit(cache=True, error_model="numpy")
-def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact, shared):
-    """:func:`_learn` for exact writes or pulses (``exact``), shared or per-device parameters (``shared``).
+def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact):
+    """:func:`_learn` for exact writes or pulses (``exact``).
 
     Per synapse, the loop loads the two devices' states and parameters into numbers, runs the
     device physics on them (scalar functions of :mod:`kernels.device`) and stores them back; the
@@ -279,10 +273,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
                 continue
         sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
         sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner], np.int64(status[partner]))
-        if shared:
-            pk = pm = p0
-        else:
-            pk, pm = params_of(k), params_of(partner)
+        pk, pm = params_of(k), params_of(partner)
         gp0 = readout(gk + ok_, t - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
         gm0 = 0.0 if reference else readout(gm_ + om_, t - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
                                             ret_beta, t0)
