@@ -194,8 +194,7 @@ def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
     cost 6 s of compilation and gained nothing measurable.
     """
     rule, pre, post = entry[1], entry[2], entry[3]
-    state, params, scalars, consts = entry[6], entry[7], entry[8], entry[10]
-    g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
+    state, g_lo, scalars, consts = entry[6], entry[7][0], entry[8], entry[10]
     if consts[C_SIMPLE] != 0.0:
         _learn_ideal(line, mode, factor, rule, pre, post, state[0], state[3], g_lo[0], consts[C_SPAN], consts[C_SCALE],
                      consts[C_E_SCALE], int(consts[C_N_PRE]), int(consts[C_N_POST]), consts[C_REFERENCE] != 0.0, w, w0,
