@@ -207,22 +207,28 @@ def measure_runtime(spec):
     return result
 
 
-def measure_standalone(spec):
-    """``cpp_standalone`` target: build and compile here, then run the binary."""
-    t_start = time.perf_counter()
-    import brian2 as b2
-
-    t_import = time.perf_counter()
-    project = spec["project_dir"]
+def standalone_device(b2, project, seed):
+    """Switch Brian2 to ``cpp_standalone`` in ``project`` (built later, by :func:`build_and_run`), float64,
+    with the headers the inserted timing code needs."""
     b2.set_device("cpp_standalone", directory=project, build_on_run=False)
     b2.prefs.core.default_float_dtype = np.float64
     b2.prefs.codegen.cpp.headers = list(b2.prefs.codegen.cpp.headers) + ["<chrono>", "<fstream>", "<sstream>"]
-    b2.seed(spec["seed"])
-    net, S, out, counter = build(b2, spec["n_in"], spec["n_out"], spec["variant"], spec["weight_seed"])
+    b2.seed(seed)
+
+
+def insert_timers(b2):
+    """Have the standalone binary time ``network.run`` and record its peak memory (the ``_CPP_*`` code)."""
     b2.device.insert_code("before_network_run", _CPP_T0)
     b2.device.insert_code("after_network_run", _CPP_T1)
     b2.device.insert_code("after_end", _CPP_HWM)
-    net.run(spec["duration"] * b2.second)  # only queues the run in the C++ project
+
+
+def build_and_run(b2, project):
+    """Build, compile and run the queued standalone project.
+
+    Returns ``(t_built, figures)``: the ``perf_counter`` time the build started, and the code
+    generation, compile, binary and in-binary run times, CPU time and the binary's peak memory.
+    """
     t_built = time.perf_counter()
     b2.device.build(directory=project, compile=True, run=False, with_output=False)
     t_compiled = time.perf_counter()
@@ -239,6 +245,29 @@ def measure_standalone(spec):
         cpu, completed = (float(x) for x in fh.read().split())
     if completed != 1.0:
         raise RuntimeError(f"the standalone run stopped at {completed:.1%} of its duration")
+    return t_built, {
+        "codegen_s": (t_compiled - t_built) - (make or 0.0),
+        "compile_s": make,
+        "binary_wall_s": t_ran - t_compiled,
+        "run_wall_s": wall,
+        "run_cpu_s": cpu,
+        "peak_rss_mb": binary_hwm_kb / 1024.0,
+        "peak_rss_source": "VmHWM of the standalone binary",
+    }
+
+
+def measure_standalone(spec):
+    """``cpp_standalone`` target: build and compile here, then run the binary."""
+    t_start = time.perf_counter()
+    import brian2 as b2
+
+    t_import = time.perf_counter()
+    project = spec["project_dir"]
+    standalone_device(b2, project, spec["seed"])
+    net, S, out, counter = build(b2, spec["n_in"], spec["n_out"], spec["variant"], spec["weight_seed"])
+    insert_timers(b2)
+    net.run(spec["duration"] * b2.second)  # only queues the run in the C++ project
+    t_built, figures = build_and_run(b2, project)
     if spec["n_in"] * spec["n_out"] <= 4_000_000:
         _check_order(S, spec["n_in"], spec["n_out"])
     result = {
@@ -246,18 +275,11 @@ def measure_standalone(spec):
         "brian2_version": b2.__version__,
         "import_s": t_import - t_start,
         "setup_s": t_built - t_import,
-        "codegen_s": (t_compiled - t_built) - (make or 0.0),
-        "compile_s": make,
-        "binary_wall_s": t_ran - t_compiled,
-        "run_wall_s": wall,
-        "run_cpu_s": cpu,
+        **figures,
         "compile_flags": list(b2.prefs.codegen.cpp.extra_compile_args_gcc),
     }
     result.update(_counts(out, counter, spec, b2))
-    driver = peak_rss_mb()
-    result["peak_rss_mb"] = binary_hwm_kb / 1024.0
-    result["peak_rss_source"] = "VmHWM of the standalone binary"
-    result["driver_peak_rss_mb"] = driver["peak_rss_mb"]
+    result["driver_peak_rss_mb"] = peak_rss_mb()["peak_rss_mb"]
     return result
 
 

@@ -27,7 +27,7 @@ Brian2 runs their presynaptic pathways in neuroimc's order (exc -> inh, inh ->
 exc, input -> exc; all before the postsynaptic STDP pathway): the same sums
 in the same order, which lets a replayed input give identical spikes.
 
-Two forms are timed (each in its own worker process, see ``_dc_worker.py``):
+Two forms are timed (each in its own worker process, see ``_worker.py``):
 
 ``loop`` (runtime target, cython or numpy)
     The protocol exactly, in a Python loop over images as a Brian2 user writes
@@ -49,8 +49,8 @@ import time
 
 import numpy as np
 
-from _brian2_nets import _CPP_HWM, _CPP_T0, _CPP_T1
-from _peak_memory import parse_vmhwm_kb, peak_rss_mb
+from _brian2_nets import build_and_run, insert_timers, standalone_device
+from _peak_memory import peak_rss_mb
 
 LIF_EQS = """
 dv/dt = (v_rest - v + r_m*I_syn)/tau_m : volt (unless refractory)
@@ -356,10 +356,7 @@ def measure_standalone(spec):
     import brian2 as b2
 
     project = spec["project_dir"]
-    b2.set_device("cpp_standalone", directory=project, build_on_run=False)
-    b2.prefs.core.default_float_dtype = np.float64
-    b2.prefs.codegen.cpp.headers = list(b2.prefs.codegen.cpp.headers) + ["<chrono>", "<fstream>", "<sstream>"]
-    b2.seed(spec["seed"])
+    standalone_device(b2, project, spec["seed"])
     t_import = time.perf_counter()
     p, sched = spec["params"], spec["params"]["schedule"]
     n, n_in, n_img = p["n_neurons"], p["n_input"], spec["n_images"]
@@ -389,28 +386,11 @@ def measure_standalone(spec):
         "factor = factor * int(abs(factor - 1) > rtol) + int(abs(factor - 1) <= rtol)\n"
         "w = clip(w * factor, w_min, w_max)",
         clock=image_clock, when="groups", order=updater.order + 1, name="synaptic_scaling")
-    b2.device.insert_code("before_network_run", _CPP_T0)
-    b2.device.insert_code("after_network_run", _CPP_T1)
-    b2.device.insert_code("after_end", _CPP_HWM)
+    insert_timers(b2)
     twin.net.run(n_img * period * dt, namespace={})  # queued into the C++ project
     if updater.clock is not image_clock:
         raise RuntimeError("Brian2 did not take the summed variable onto the image clock")
-    t_built = time.perf_counter()
-    b2.device.build(directory=project, compile=True, run=False, with_output=False)
-    t_compiled = time.perf_counter()
-    make = b2.device.timers["compile"]["make"]
-    b2.device.run(with_output=False)
-    t_ran = time.perf_counter()
-
-    results = b2.device.results_dir
-    with open(os.path.join(results, "bench_run_wall_s.txt")) as fh:
-        wall = float(fh.read())
-    with open(os.path.join(results, "bench_status.txt")) as fh:
-        binary_hwm_kb = parse_vmhwm_kb(fh.read())
-    with open(os.path.join(results, "last_run_info.txt")) as fh:
-        cpu, completed = (float(x) for x in fh.read().split())
-    if completed != 1.0:
-        raise RuntimeError(f"the standalone run stopped at {completed:.1%} of its duration")
+    t_built, figures = build_and_run(b2, project)
     check_order(twin.S, n_in, n)
     steps, idx = _spike_list(twin, b2, p["dt"])
     image = steps // period
@@ -424,19 +404,13 @@ def measure_standalone(spec):
         "brian2_version": b2.__version__,
         "import_s": t_import - t_start,
         "setup_s": t_built - t_import,
-        "codegen_s": (t_compiled - t_built) - (make or 0.0),
-        "compile_s": make,
-        "binary_wall_s": t_ran - t_compiled,
+        **figures,
         "images": n_img,
-        "run_wall_s": wall,
-        "run_cpu_s": cpu,
-        "s_per_image": wall / n_img,
+        "s_per_image": figures["run_wall_s"] / n_img,
         "openmp_threads": int(b2.prefs.devices.cpp_standalone.openmp_threads),
         "compile_flags": list(b2.prefs.codegen.cpp.extra_compile_args_gcc),
         "theta_mean_v": None if theta is None else float(theta.mean()),
         "per_image": {"first_presentation_spikes": first.tolist(), "total_spikes": totals.tolist()},
-        "peak_rss_mb": binary_hwm_kb / 1024.0,
-        "peak_rss_source": "VmHWM of the standalone binary",
         "driver_peak_rss_mb": peak_rss_mb()["peak_rss_mb"],
     }
     if spec.get("replay_path"):

@@ -1,6 +1,6 @@
 """neuroimc's side of the training benchmark: the timed pass, and the runs Brian2 is checked against.
 
-Both run in their own worker process (``_dc_worker.py``) on a fresh
+Both run in their own worker process (``_worker.py``) on a fresh
 ``DiehlCook2015`` built from the spec (its initial weights must equal the ones
 the Brian2 twin was given: same constructor, same seed).
 

@@ -15,7 +15,7 @@ network drew fewer than 5 spikes.  Brian2 runs the same network
   (rates from a TimedArray, scaling by a summed variable and run_regularly);
   no re-presentation, so a lower bound for Brian2.
 
-Every part runs in a fresh worker process (``_dc_worker.py``).  Timed subsets
+Every part runs in a fresh worker process (``_worker.py``).  Timed subsets
 are extrapolated to one pass of the training set (``s / image x 60000``) and
 the JSON says so (``basis``); ``--full`` times neuroimc's whole pass directly.
 Whether the Brian2 network is the same is checked twice (``_dc_stats.py``):
@@ -155,7 +155,7 @@ def run_worker(spec, timeout, workdir, progress):
     t0 = time.perf_counter()
     with open(log_path, "w") as log:
         # own session: on timeout the whole group (worker, make, the standalone binary) is ended
-        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_dc_worker.py"), spec_path], stdout=log,
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_worker.py"), spec_path, "dc"], stdout=log,
                                 stderr=None if progress else subprocess.STDOUT, start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
