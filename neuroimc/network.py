@@ -51,6 +51,13 @@ def plastic_entry(xb, x, dt):
             xb._state, xb._params, xb._scalars, xb._ir_factor, consts)
 
 
+def _equal_read_noise(xb):
+    """Whether every device of ``xb`` reads with the same noise, now and whatever is written: additive
+    noise (a fraction of the shared window) without IR drop."""
+    return (xb.device.read.noise_model == "additive" and xb._ir_factor.size == 1
+            and xb._sd.size > 0 and np.all(xb._sd == xb._sd.flat[0]))
+
+
 def _normal_table():
     if not _NORMALS:
         _NORMALS.append(normal_table())
@@ -504,6 +511,19 @@ class Network:
                 half[x] = 2.0 ** (xb.adc.bits - 1)
                 n_tiles[x] = -(-xb.shape[0] // rows)
         touch0 = np.concatenate([[0], np.cumsum(n_tiles)]).astype(np.int64)
+        # read noise: per tile (one without an ADC) the column variances of this step's reads, their
+        # number and the summed variance of the reference devices (see engine._read_noise)
+        nz0 = np.full(len(xbs), -1, np.int64)
+        sdu = np.full(len(xbs), -1.0)
+        nz_size = 0
+        for x, xb in enumerate(xbs):
+            if xb._sd.size == 0:
+                continue
+            nz0[x] = nz_size
+            nz_size += max(n_tiles[x], 1) * (xb.shape[1] + 2)
+            if _equal_read_noise(xb):  # one number for all devices: their variances need not be read
+                sdu[x] = xb._sd.flat[0]
+                sd0[x] = -1
         acc0 = np.concatenate([[0], np.cumsum(n_tiles * [xb.shape[1] for xb in xbs])])[:-1].astype(np.int64)
         acc = np.zeros(int(sum(n_tiles * np.array([xb.shape[1] for xb in xbs], np.int64))) if xbs else 0)
         grp_spikes = np.array([g._spikes[0] for g in groups], np.int64)
@@ -523,6 +543,10 @@ class Network:
             sd,
             sdr0,
             sd_ref,
+            nz0,
+            np.zeros(nz_size),
+            np.zeros(max([xb.shape[1] for xb in xbs], default=0), np.uint64),
+            sdu,
             e0,
             e_row,
             energy,

@@ -194,10 +194,11 @@ def test_retention_is_a_stretched_exponential():
     np.testing.assert_allclose(g, g0 * np.exp(-(0.25**0.5)), rtol=1e-12)
 
 
-def _jumps(xb, n_reads=400):
-    """Current jumps of every column for ``n_reads`` reads of row 0 (one read every 5 steps)."""
+def _jumps(xb, n_reads=400, rows=(0,)):
+    """Current jumps of every column for ``n_reads`` reads of ``rows``, all in the same step (one read every 5 steps)."""
     net = ni.Network(dt=0.1 * ms, seed=0)
-    src = net.add(ni.SpikeSource(xb.shape[0], indices=np.zeros(n_reads, int), times=np.arange(n_reads) * 0.5 * ms))
+    times = np.repeat(np.arange(n_reads) * 0.5 * ms, len(rows))
+    src = net.add(ni.SpikeSource(xb.shape[0], indices=np.tile(rows, n_reads), times=times))
     pop = net.add(ni.LIFPopulation(xb.shape[1], tau_m=20 * ms, v_rest=-65 * mV, v_reset=-65 * mV, v_thresh=1.0,
                                    t_ref=0.0, tau_syn=5 * ms, r_m=100 * Mohm))
     net.connect(src, pop, xb)
@@ -225,6 +226,26 @@ def test_read_noise_statistics(model, sigma):
     assert np.all(np.abs(ratio - 1) < Z * np.sqrt(2 / (n - 1)))
     # independent devices: columns uncorrelated
     c = np.corrcoef(jumps.T)[np.triu_indices(40, 1)]
+    assert np.abs(c).max() < Z / np.sqrt(n) + 0.05
+
+
+@pytest.mark.parametrize("model, sigma", [("gaussian", 0.05), ("additive", 0.02)])
+def test_read_noise_of_rows_read_together_adds_in_variance(model, sigma):
+    """Three rows read in the same step: each column's jump has the summed mean and the summed variance."""
+    dev = card(read=Read(noise_model=model, noise_sigma=sigma))
+    frac = np.random.default_rng(3).uniform(-1, 1, (3, 30))
+    xb = crossbar(dev, shape=(3, 30), frac=frac)
+    jumps = _jumps(xb, n_reads=500, rows=(0, 1, 2))
+    gp, gm = xb.conductances()
+    scale = xb.v_read * xb.gain
+    var = scale**2 * sigma**2 * ((gp**2 + gm**2) if model == "gaussian" else 2 * dev.g_range**2 * np.ones(gp.shape))
+    sd = np.sqrt(var.sum(axis=0))
+    n = jumps.shape[0]
+    z_mean = (jumps.mean(axis=0) - xb.weights().sum(axis=0)) / (sd / np.sqrt(n))
+    assert np.all(np.abs(z_mean) < Z)
+    ratio = jumps.var(axis=0, ddof=1) / sd**2
+    assert np.all(np.abs(ratio - 1) < Z * np.sqrt(2 / (n - 1)))
+    c = np.corrcoef(jumps.T)[np.triu_indices(30, 1)]
     assert np.abs(c).max() < Z / np.sqrt(n) + 0.05
 
 

@@ -82,6 +82,30 @@ def normal_state(state):
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2), state
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's Weyl increment
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_27 = np.uint64(27)
+_30 = np.uint64(30)
+_31 = np.uint64(31)
+
+
+@njit(cache=True, error_model="numpy")
+def splitmix_fill(key, out, mask):
+    """``out[j] = mix(key + (j + 1) * golden) & mask``: ``out.size`` outputs of SplitMix64 seeded with ``key``.
+
+    Each output is a function of its index alone, so the loop vectorises (AVX-512) where a
+    sequential generator cannot: 0.2 ns an output.  Reference: G. Steele, D. Lea, C. Flood,
+    "Fast splittable pseudorandom number generators", OOPSLA 2014 (the mixer is Stafford's
+    variant 13, as in java.util.SplittableRandom).
+    """
+    for j in range(out.size):
+        h = key + np.uint64(j + 1) * _GOLDEN
+        h = (h ^ (h >> _30)) * _MIX1
+        h = (h ^ (h >> _27)) * _MIX2
+        out[j] = (h ^ (h >> _31)) & mask
+
+
 @njit(cache=True, error_model="numpy")
 def next_u64(s):
     """Advance stream ``s`` in place and return the next 64-bit output."""
