@@ -270,9 +270,9 @@ def read_noise_std(x, d, t, t_prog, scalars):
 
 
 # --- fast normal deviates for read noise ------------------------------------------------------
-# Every read of every device draws one deviate, so this is on the hot path.  A table of the 2**16
-# midpoint quantiles of N(0, 1), rescaled to unit variance, indexed by 16 random bits (four per
-# xoshiro output) costs a table load instead of a log, sqrt and cos.  It is exactly the normal
+# Every column read in a step draws one deviate, so this is on the hot path.  A table of the 2**16
+# midpoint quantiles of N(0, 1), rescaled to unit variance, indexed by 16 random bits costs a table
+# load instead of a log, sqrt and cos.  It is exactly the normal
 # distribution discretised to 65536 equiprobable values (tails cut at 4.3 sigma), which is far
 # below the resolution of any measured read-noise distribution.
 def normal_table():
