@@ -42,11 +42,7 @@ def plastic_entry(xb, x, dt):
     consts[plasticity.C_REFERENCE] = xb.mapping == "reference"
     consts[plasticity.C_N_PRE], consts[plasticity.C_N_POST] = xb.shape
     consts[plasticity.C_DT] = dt
-    # the scalar-only path needs what it skips to be absent: every device exact, fault-free and
-    # unlimited, one shared window, no offsets, ageing or IR drop
-    consts[plasticity.C_SIMPLE] = (dev.is_ideal and xb._params[0].size == 1 and xb._state[1].size == 1
-                                   and xb._state[2].size == 1 and xb._ir_factor.size == 1
-                                   and not xb._state[4].any() and xb._sd.size == 0)
+    consts[plasticity.C_SIMPLE] = xb._simple()
     return (np.int64(x), xb.plasticity.table(dt), xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2,
             xb._state, xb._params, xb._scalars, xb._ir_factor, consts)
 
@@ -284,7 +280,7 @@ class Network:
                 pk["spk_count"][0] = 0
                 ran = engine.run_chunk(
                     self._step, chunk, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"], record,
-                    pk["learning"], self._learning,
+                    pk["analog"], pk["learning"], self._learning,
                 )
                 self._hand_over(st_buf[:ran], ran)
                 if ran < chunk:  # spike buffer was full: make room and go on
@@ -354,6 +350,8 @@ class Network:
             "spk_count": spk_count,
             "st_var": st_var,
             "st_node": st_node,
+            # None when no crossbar has read noise or an ADC: the kernel is compiled without that code
+            "analog": True if any(xb._sd.size or xb.adc is not None for xb in self.crossbars) else None,
             "learning": learning,
             "plastic_consts": plastic_consts,
         }
@@ -585,7 +583,9 @@ class Network:
             return None, consts_of
         ptr = np.concatenate([[0], np.cumsum([len(o) for o in incoming])]).astype(np.int64)
         pin = np.array([x for o in incoming for x in o], np.int64)
-        return (tuple(entries), xb_plastic, ptr, pin), consts_of
+        # None when every plastic crossbar takes the ideal path: the kernel then leaves the device path out
+        devices = None if all(e[-1][plasticity.C_SIMPLE] for e in entries) else True
+        return (tuple(entries), xb_plastic, ptr, pin, devices), consts_of
 
     def _hand_over(self, st_buf, ran):
         """Give each monitor its part of what the kernel recorded in the last chunk."""

@@ -72,6 +72,7 @@ def test_smoke_run_schema(smoke):
     st = result["neuroimc_startup"]
     for fig in (st, st["stdp"]):  # the static and the STDP network
         assert fig["numba_compile_first_run_s"] > 0 and fig["cached_start_to_simulating_s"] > 0
+        assert fig["build_and_first_run_s"] > fig["numba_compile_first_run_s"]
     bw = result["bandwidth"]
     assert "error" not in bw and bw["llc_bytes"] >= 0
     assert {(x["n_in"], x["n_out"], x["dtype"]) for x in bw["per_size"]} == {(60, 20, "float32"), (60, 20, "float64")}

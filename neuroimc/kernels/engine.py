@@ -151,12 +151,13 @@ def _convert(synapses, I):
 
 
 @njit(cache=True, error_model="numpy")
-def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, learning, learn):
+def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, analog, learning, learn):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
 
     ``learn`` False freezes plasticity and threshold adaptation.  ``learning`` is ``None`` for a
-    network without plastic crossbars: numba then prunes every ``learning is not None`` branch
-    before typing, and the learning code (three quarters of the compile time) is not compiled.
+    network without plastic crossbars, ``analog`` for one whose crossbars have neither read noise
+    nor an ADC: numba then prunes the branches they guard before typing, and that code (most of
+    the compile time) is not compiled.
 
     Returns early (fewer steps) only when the spike buffer could not hold one
     more step of spikes; the caller drains it and calls again.
@@ -171,7 +172,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
      xb_conv, xb_rng, normals, grp_spikes) = synapses
     any_plastic = False
     if learning is not None:
-        entries, xb_plastic, grp_pin_ptr, grp_pin = learning
+        entries, xb_plastic, grp_pin_ptr, grp_pin, devices = learning
         any_plastic = learn
     adapting = False
     for k in range(theta.size):
@@ -271,11 +272,12 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
                 if learning is not None:
                     if any_plastic and xb_plastic[x] >= 0:
                         on_pre(entries[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x],
-                               e_row, xb_e0[x], xb_rng[x])
-        if any_noise:
-            _read_noise(synapses, I)
-        if any_adc:
-            _convert(synapses, I)
+                               e_row, xb_e0[x], xb_rng[x], devices)
+        if analog is not None:
+            if any_noise:
+                _read_noise(synapses, I)
+            if any_adc:
+                _convert(synapses, I)
         if learning is not None:
             if any_plastic:
                 for q in range(ns):
@@ -286,7 +288,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, lear
                     for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
                         x = grp_pin[e]
                         on_post(entries[xb_plastic[x]], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
-                                xb_e0[x], xb_rng[x])
+                                xb_e0[x], xb_rng[x], devices)
 
         # 5. resets, then spike monitors
         c = spk_count[0]

@@ -344,11 +344,17 @@ def _step_traces(fast, slow, k, rule, inc, nearest):
 
 
 @njit(cache=True, error_model="numpy")
-def on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng):
-    """Presynaptic spike on row ``i``: depress along the row by the post traces, then step the pre traces."""
+def on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng, devices):
+    """Presynaptic spike on row ``i``: depress along the row by the post traces, then step the pre traces.
+
+    ``devices`` is ``None`` when every plastic crossbar of the network is ideal: numba then prunes
+    the device learning path before typing and never compiles it (5 s).
+    """
     rule, pre, pre2 = entry[1], entry[2], entry[4]
     factor = rule[P_DEP_PAIR] + (rule[P_DEP_TRIPLET] * pre2[i] if pre2.size else 0.0)
-    if entry[10][C_SIMPLE] != 0.0:
+    if devices is None:
+        _learn_simple(entry, i, DEPRESS_ROW, factor, w, w0, e_row, e0)
+    elif entry[10][C_SIMPLE] != 0.0:
         _learn_simple(entry, i, DEPRESS_ROW, factor, w, w0, e_row, e0)
     else:
         _learn(entry, i, DEPRESS_ROW, factor, step, w, w0, sd, sd0, e_row, e0, rng)
@@ -356,11 +362,13 @@ def on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng):
 
 
 @njit(cache=True, error_model="numpy")
-def on_post(entry, j, step, w, w0, sd, sd0, e_row, e0, rng):
+def on_post(entry, j, step, w, w0, sd, sd0, e_row, e0, rng, devices):
     """Postsynaptic spike of column ``j``: potentiate down the column by the pre traces, then step the post traces."""
     rule, post, post2 = entry[1], entry[3], entry[5]
     factor = rule[P_POT_PAIR] + (rule[P_POT_TRIPLET] * post2[j] if post2.size else 0.0)
-    if entry[10][C_SIMPLE] != 0.0:
+    if devices is None:
+        _learn_simple(entry, j, POTENTIATE_COLUMN, factor, w, w0, e_row, e0)
+    elif entry[10][C_SIMPLE] != 0.0:
         _learn_simple(entry, j, POTENTIATE_COLUMN, factor, w, w0, e_row, e0)
     else:
         _learn(entry, j, POTENTIATE_COLUMN, factor, step, w, w0, sd, sd0, e_row, e0, rng)
