@@ -311,8 +311,6 @@ class Crossbar:
 
     def _deploy(self, rng):
         """Write the targets onto the fresh (RESET) devices: ideally once each, or by program-and-verify."""
-        g = self._state[0]
-        todo = np.flatnonzero((self._target != g) & (self._state[4] == K.OK))
         if self.deploy == "verify" and self.device.pulse.model != "exact":
             tol = 0.01 * self.device.g_range
             pulses, converged = self._run_program(np.arange(self._n_devices), self._target, tol,
@@ -320,15 +318,17 @@ class Crossbar:
             self._refresh()
             self.deployment = self._report(pulses, converged, self._target_weights())
             return
+        g, count = self._state[0], self._state[3]
         if self._simple():  # one exact, counted write each: numpy does it without compiling the device kernels
-            self._state[0][todo] = np.clip(self._target[todo], self._params[0][0], self._params[1][0])
-            self._state[3][todo] += 1
+            count += self._target != g
+            np.clip(self._target, self._params[0][0], self._params[1][0], out=g)  # unwritten devices hold theirs
         else:
-            write_all_exact(todo.astype(np.int64), self._target[todo], self._t_device, self._state, self._params,
-                            self._scalars, self._rng)
-        sigma = self.device.write.deploy_sigma
-        if sigma > 0:  # what the offline program-and-verify leaves on every written device
-            self._state[1][todo] += sigma * self.device.g_range * rng.standard_normal(todo.size)
+            todo = np.flatnonzero((self._target != g) & (self._state[4] == K.OK))
+            write_all_exact(todo, self._target[todo], self._t_device, self._state, self._params, self._scalars,
+                            self._rng)
+            sigma = self.device.write.deploy_sigma
+            if sigma > 0:  # what the offline program-and-verify leaves on every written device
+                self._state[1][todo] += sigma * self.device.g_range * rng.standard_normal(todo.size)
         self._refresh()
 
     def _target_weights(self):
@@ -458,12 +458,17 @@ class Crossbar:
             return
         n_pre, n_post = self._shape
         dev = self.device
-        if self._simple():  # what refresh_readout computes for ideal devices, without compiling it
+        if self._simple():  # what refresh_readout computes for ideal devices (g >= g_min >= 0), without compiling it
             n = n_pre * n_post
-            g = np.maximum(self._state[0], 0.0)
+            g = self._state[0]
             gp = g[:n].reshape(self._shape)
             gm = g[n:].reshape(self._shape) if self.mapping == "differential" else g[n:, None]
-            self._w_eff[...] = self.v_read * self.gain * (gp - gm)
+            w = self._w_eff
+            if w.dtype == np.float64:  # in place: no temporaries the size of the array
+                np.subtract(gp, gm, out=w)
+                w *= self.v_read * self.gain
+            else:  # the difference in double precision, rounded once
+                w[...] = self.v_read * self.gain * (gp - gm)
             row_g = gp.sum(axis=1) + (gm.sum(axis=1) if self.mapping == "differential" else g[n:])
             self._e_row[...] = self.v_read**2 * dev.read.t_read * row_g
             return

@@ -98,3 +98,25 @@ def test_card_errors_name_key_value_and_file(tmp_path, body, message):
     with pytest.raises(ValueError, match=message) as info:
         ni.load_device(card)
     assert str(card) in str(info.value)
+
+
+@pytest.mark.parametrize("mapping", ["differential", "reference"])
+def test_ideal_deployment_and_readout_in_numpy_match_the_device_kernels(mapping):
+    """Ideal crossbars deploy and read out in numpy; the general kernels must give the same state and caches."""
+    from neuroimc.kernels.crossbar import refresh_readout, write_all_exact
+
+    W = np.random.default_rng(4).uniform(-3, 3, (9, 6)) * pA
+    W[0, :3] = 0.0  # devices left at g_min: not written
+    xb = ni.Crossbar.from_weights(W, mapping=mapping)
+    assert xb._simple()
+    g0 = np.broadcast_to(xb._params[0], xb._target.shape).copy()
+    state = (g0, np.zeros(1), np.zeros(1), np.zeros(g0.size, np.int64), np.zeros(g0.size, np.int8))
+    todo = np.flatnonzero(xb._target != g0)
+    write_all_exact(todo, xb._target[todo], 0.0, state, xb._params, xb._scalars, xb._rng.copy())
+    np.testing.assert_array_equal(xb._state[0], state[0])
+    np.testing.assert_array_equal(xb._state[3], state[3])
+    w, e_row = np.zeros(W.size), np.zeros(W.shape[0])
+    refresh_readout(*W.shape, mapping == "reference", 0.0, state, xb._params, xb._scalars, xb._ir_factor,
+                    xb.v_read * xb.gain, xb.v_read**2 * xb.device.read.t_read, w, np.zeros(0), np.zeros(0), e_row)
+    np.testing.assert_array_equal(xb._w_eff.ravel(), w)
+    np.testing.assert_allclose(xb._e_row, e_row, rtol=1e-14)
