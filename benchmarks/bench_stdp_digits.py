@@ -33,14 +33,10 @@ markdown table beside it (also printed).
 import argparse
 import datetime
 import importlib.util
-import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -50,6 +46,7 @@ sys.path.insert(0, HERE)
 import _dc_params  # noqa: E402
 import _dc_report  # noqa: E402
 import _dc_stats  # noqa: E402
+from _worker import launch  # noqa: E402
 
 SCHEMA = "neuroimc-bench-stdp-digits/1"
 #: issue #4: one full pass of N = 400 in at most 8 minutes (a third of Brian2's best measured there), aim 4
@@ -141,39 +138,6 @@ def runtime_target(choice):
 
 
 # ---------------------------------------------------------------------------------- workers
-def run_worker(spec, timeout, workdir, progress):
-    """One part in a fresh process; its result dict, or ``{"error": ...}``.
-
-    With ``progress`` the worker's stderr (its progress bar, and a traceback) goes to this terminal;
-    otherwise to the log, whose tail a failure reports.
-    """
-    fd, spec_path = tempfile.mkstemp(dir=workdir, prefix="spec-", suffix=".json")
-    result_path = spec_path[:-5] + "-result.json"
-    with os.fdopen(fd, "w") as fh:
-        json.dump(dict(spec, result_path=result_path, progress=progress), fh)
-    log_path = spec_path[:-5] + ".log"
-    t0 = time.perf_counter()
-    with open(log_path, "w") as log:
-        # own session: on timeout the whole group (worker, make, the standalone binary) is ended
-        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_worker.py"), spec_path, "dc"], stdout=log,
-                                stderr=None if progress else subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return {"error": f"timed out after {timeout:.0f} s"}
-    if rc != 0 or not os.path.exists(result_path):
-        with open(log_path, errors="replace") as fh:
-            tail = fh.read()[-3000:]
-        return {"error": f"worker exited with code {rc}" + (" (traceback above)" if progress else ""),
-                "log_tail": tail}
-    with open(result_path) as fh:
-        result = json.load(fh)
-    result["worker_wall_s"] = time.perf_counter() - t0
-    return result
-
-
 def plan(args, target, paths, cache, params):
     """The parts, in running order: ``(key, description, spec)``."""
     base = dict(n_input=params["n_input"], n_neurons=args.neurons, seed=args.seed, params=params,
@@ -371,7 +335,7 @@ def main(argv=None):
         for k, (key, what, spec) in enumerate(stages):
             tqdm.write(f"[{k + 1}/{len(stages)}] {what}", file=sys.stderr)
             load0 = os.getloadavg()[0]
-            parts[key] = run_worker(spec, args.timeout, workdir, args.progress)
+            parts[key] = launch(spec, "dc", args.timeout, workdir, args.progress)
             parts[key].update(load_average_before=load0, load_average_after=os.getloadavg()[0])
             if "error" in parts[key]:
                 tqdm.write(f"FAILED {key}: {parts[key]['error']}\n{parts[key].get('log_tail', '')}", file=sys.stderr)

@@ -25,11 +25,9 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -39,6 +37,7 @@ sys.path.insert(0, HERE)
 
 import _bench_net as bn  # noqa: E402
 import _bench_report as report  # noqa: E402
+from _worker import launch  # noqa: E402
 
 TARGETS = ("neuroimc", "cython", "cpp_standalone", "numpy")
 DEFAULT_TARGETS = "neuroimc,cython,cpp_standalone"
@@ -188,36 +187,6 @@ def job_key(j, duration):
 
 
 # ---------------------------------------------------------------------------------- workers
-def run_worker(spec, timeout, workdir):
-    """Run one measurement in a fresh process; returns its result dict or {"error": ...}."""
-    fd, spec_path = tempfile.mkstemp(dir=workdir, prefix="spec-", suffix=".json")
-    result_path = spec_path[:-5] + "-result.json"
-    spec = dict(spec, result_path=result_path)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(spec, fh)
-    log_path = spec_path[:-5] + ".log"
-    t0 = time.perf_counter()
-    with open(log_path, "w") as log:
-        # own session: on timeout the whole group (worker, make, the standalone binary) is ended
-        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_worker.py"), spec_path],
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return {"error": f"timed out after {timeout:.0f} s"}
-    elapsed = time.perf_counter() - t0
-    if rc != 0 or not os.path.exists(result_path):
-        with open(log_path, errors="replace") as fh:
-            tail = fh.read()[-3000:]
-        return {"error": f"worker exited with code {rc}", "log_tail": tail}
-    with open(result_path) as fh:
-        result = json.load(fh)
-    result["worker_wall_s"] = elapsed
-    return result
-
-
 def machine_info():
     import numba
 
@@ -338,7 +307,7 @@ def main(argv=None):
                 spec["dram_bytes"] = (args.dram_mib or 256) * 1024**2
             if args.quick:
                 spec["min_time"] = 0.1
-            result["bandwidth"] = run_worker(spec, args.timeout, workdir)
+            result["bandwidth"] = launch(spec, "vs", args.timeout, workdir)
             bar.update(1)
         save()
 
@@ -353,7 +322,7 @@ def main(argv=None):
                         spec["project_dir"] = os.path.join(
                             build_root, f"{n_in}x{n_out}_{job['variant']}_{duration:g}s")
                     load0 = os.getloadavg()[0]
-                    res = run_worker(spec, args.timeout, workdir)
+                    res = launch(spec, "vs", args.timeout, workdir)
                     res.update({k2: v for k2, v in job.items()},
                                duration=duration, rep=rep, order=order, seed=rep,
                                load_average_before=load0, load_average_after=os.getloadavg()[0])
