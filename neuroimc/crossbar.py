@@ -124,6 +124,8 @@ class Crossbar:
         self.post = None
         self.plasticity = None
         self.seed = None
+        self._writes = None  # write counts of weight-only learning not yet in the device state
+        self._stale = False  # the devices lag the weights learned weight-only
         self._state = None
         if seed is not None:
             self._fabricate(np.random.SeedSequence(_checks.integer("seed", seed, low=0)))
@@ -440,6 +442,58 @@ class Crossbar:
         self._refresh()
         return int(pairs.size)
 
+    @property
+    def _state(self):
+        """Device state ``(g, offset, t_prog, count, status)`` (see :mod:`kernels.device`), up to date: weights
+        learned weight-only (:mod:`kernels.deferred`) are written to the devices when it is next looked at."""
+        if self._stale:
+            self._sync_devices()
+        return self._device_state
+
+    @_state.setter
+    def _state(self, value):
+        self._device_state = value
+        self._stale = False
+        if self._writes is not None:
+            self._writes[...] = 0
+
+    def _learns_weight_only(self):
+        """Whether the kernels may learn on the weights alone (:mod:`kernels.deferred`): devices as
+        :meth:`_simple` requires, and every pair canonical, as an ideal write leaves it (one device of a
+        differential pair at ``g_min``; the negative one always there where weights cannot go negative)."""
+        if self._stale:  # only weight-only learning wrote since the last check: still canonical
+            return True
+        if not self._simple():
+            return False
+        if self.mapping == "reference":
+            return True
+        n = self._shape[0] * self._shape[1]
+        g, lo = self._device_state[0], self._params[0][0]
+        if self._writes.shape[0] == 1:
+            return bool(np.all(g[n:] == lo))
+        return bool(np.all(np.minimum(g[:n], g[n:]) == lo))
+
+    def _sync_devices(self):
+        """Write the weights learned weight-only to the devices: conductances of the pairs that changed,
+        and their write counts."""
+        self._stale = False
+        g, count = self._device_state[0], self._device_state[3]
+        writes = self._writes
+        n = writes.shape[1]
+        changed = np.flatnonzero(writes.any(axis=0))
+        if changed.size:
+            lo, hi = self._params[0][0], self._params[1][0]
+            d = self._w_eff.reshape(-1)[changed].astype(np.float64) / (self.v_read * self.gain)  # G+ - G-
+            if self.mapping == "differential":
+                g[changed] = np.minimum(lo + np.maximum(d, 0.0), hi)
+                g[n + changed] = np.minimum(lo + np.maximum(-d, 0.0), hi)
+            else:
+                g[changed] = np.clip(g[n + changed // self._shape[1]] + d, lo, hi)
+        count[:n] += writes[0]
+        if writes.shape[0] == 2:
+            count[n:] += writes[1]
+        writes[...] = 0
+
     def _simple(self):
         """Whether the devices are ideal in every respect the kernels check: an ideal card, one shared window,
         no offsets, ageing, faults, read noise or IR drop.
@@ -447,9 +501,9 @@ class Crossbar:
         Writes are then exact (the target, one counted write) and reads return the conductance itself:
         deployment and read-out run in numpy, and learning takes the kernel's scalar-only path.
         """
-        return (self.device.is_ideal and self._params[0].size == 1 and self._state[1].size == 1
-                and self._state[2].size == 1 and self._ir_factor.size == 1 and not self._state[4].any()
-                and self._sd.size == 0)
+        state = self._device_state  # what is checked here, weight-only learning does not change
+        return (self.device.is_ideal and self._params[0].size == 1 and state[1].size == 1 and state[2].size == 1
+                and self._ir_factor.size == 1 and not state[4].any() and self._sd.size == 0)
 
     # ------------------------------------------------------------------ read-out
     def _refresh(self):
@@ -515,7 +569,7 @@ class Crossbar:
 
     @property
     def _time_dependent(self):
-        return self._state is not None and self._state[2].size > 1
+        return self._device_state is not None and self._device_state[2].size > 1
 
     def refresh_interval(self, tolerance=1e-3):
         """Device time after which the mean read-out has changed by ``tolerance`` (relative).
@@ -669,7 +723,7 @@ class Crossbar:
 
                 cached = self._scaling = (net, net.dt, plastic_entry(self, 0, net.dt))
             entry = cached[2]
-            entry[-1][K_plastic.C_AGE] = self._age
+            entry[10][K_plastic.C_AGE] = self._age
             K_plastic.scale_columns(entry, factors, net._step, self._w_eff.reshape(-1), self._sd.reshape(-1),
                                     self._e_row, self._rng)
         return factors

@@ -14,7 +14,7 @@ from .energy import EnergyMonitor
 from .inputs import PoissonSource, SpikeSource
 from .learning import RULES
 from .kernels import engine
-from .kernels import plasticity
+from .kernels import deferred, plasticity
 from .kernels.device import normal_table
 from .kernels.random import new_stream
 from .monitors import SpikeMonitor, StateMonitor
@@ -43,8 +43,10 @@ def plastic_entry(xb, x, dt):
     consts[plasticity.C_N_PRE], consts[plasticity.C_N_POST] = xb.shape
     consts[plasticity.C_DT] = dt
     consts[plasticity.C_SIMPLE] = xb._simple()
+    consts[plasticity.C_LAZY] = xb._learns_weight_only()
+    lazy = deferred.new_lazy(*xb.shape, xb._writes)
     return (np.int64(x), xb.plasticity.table(dt), xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2,
-            xb._state, xb._params, xb._scalars, xb._ir_factor, consts)
+            xb._state, xb._params, xb._scalars, xb._ir_factor, consts, lazy)
 
 
 def _equal_read_noise(xb):
@@ -168,6 +170,10 @@ class Network:
             # slow traces only where a triplet term reads them (Diehl & Cook's rule has no a3_minus)
             crossbar._pre_trace2 = np.zeros(pre.n if plasticity.triplet and plasticity.a3_minus else 0)
             crossbar._post_trace2 = np.zeros(post.n if plasticity.triplet and plasticity.a3_plus else 0)
+            # write counts of weight-only learning (kernels.deferred): of the negative devices too where
+            # a weight can turn negative
+            two_sided = crossbar.mapping == "differential" and plasticity.w_min < 0
+            crossbar._writes = np.zeros((2 if two_sided else 1, pre.n * post.n), np.int32)
         self.crossbars.append(crossbar)
         self._packed = None
         return crossbar
@@ -266,8 +272,9 @@ class Network:
         if self._packed is None:
             self._packed = self._pack()
         pk = self._packed
-        for xb, consts in pk["plastic_consts"]:  # a crossbar may have rested (wait) since packing
+        for xb, consts in pk["plastic_consts"]:  # a crossbar may have rested (wait) or been written since packing
             consts[plasticity.C_AGE] = xb._age
+            consts[plasticity.C_LAZY] = xb._learns_weight_only()
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         n_rec = pk["st_node"].size
@@ -288,6 +295,9 @@ class Network:
                 self._step += ran
                 done += ran
                 bar.update(ran)
+        if self._learning:  # the devices of weight-only crossbars now lag their weights
+            for xb, consts in pk["plastic_consts"]:
+                xb._stale = xb._stale or consts[plasticity.C_LAZY] != 0.0
         return self
 
     def _steps_to_next_refresh(self):
@@ -574,7 +584,7 @@ class Network:
             entry = plastic_entry(xb, x, dt)
             xb_plastic[x] = len(entries)
             entries.append(entry)
-            consts_of.append((xb, entry[-1]))
+            consts_of.append((xb, entry[10]))
             incoming[gid[id(xb.post)]].append(x)
         # a tuple, not a numba typed List: taking an entry out of a typed List costs a reference count
         # per array (~0.4 us a spike); a homogeneous tuple is indexed for free (one compiled kernel per
@@ -584,7 +594,7 @@ class Network:
         ptr = np.concatenate([[0], np.cumsum([len(o) for o in incoming])]).astype(np.int64)
         pin = np.array([x for o in incoming for x in o], np.int64)
         # None when every plastic crossbar takes the ideal path: the kernel then leaves the device path out
-        devices = None if all(e[-1][plasticity.C_SIMPLE] for e in entries) else True
+        devices = None if all(e[10][plasticity.C_SIMPLE] for e in entries) else True
         return (tuple(entries), xb_plastic, ptr, pin, devices), consts_of
 
     def _hand_over(self, st_buf, ran):

@@ -172,6 +172,7 @@ def _crossbar(c, a):
     xb.tile = tuple(c["tile"]) if c["tile"] else None
     xb.seed = int(c["seed"]) if c["seed"] != "None" else None
     xb.deployment = None
+    xb._writes, xb._stale = None, False  # saved in sync: nothing learned weight-only is pending
     xb._state = tuple(a[k].copy() for k in c["state"])
     xb._params = tuple(a[k].copy() for k in c["params"])
     for attr in ("_scalars", "_target", "_rng", "_sd", "_sd_ref", "_e_row", "_ir_factor", "_reads", "_read_energy",

@@ -22,7 +22,7 @@ and spikes of monitored nodes are appended to the spike buffer.
 import numpy as np
 from numba import njit
 
-from .plasticity import decay_traces, on_post, on_pre
+from .plasticity import before_read, decay_traces, end_chunk, post_spike, pre_spike, start_chunk
 from .random import geometric_failures, next_u64, normal, splitmix_fill, uniform
 
 RATE_CLASSES = 8  # octave classes of input rates per Poisson source (see Network._rate_classes)
@@ -188,8 +188,14 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     n_nodes = node_group.size
     spikes = np.empty(n_nodes, np.int64)
     fired = np.zeros(n_neurons, np.bool_)
+    if learning is not None:
+        if any_plastic:
+            start_chunk(entries, step0)
     for s in range(n_steps):
         if spk_count[0] + n_nodes > spk_node.size:
+            if learning is not None:
+                if any_plastic:
+                    end_chunk(entries, xb_w0, w, e_row, xb_e0)
             return s
         t = step0 + s
 
@@ -267,11 +273,14 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
             grp_spikes[g] += 1
             for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
                 x = grp_xb[e]
+                if learning is not None:
+                    if any_plastic and xb_plastic[x] >= 0:
+                        before_read(entries[xb_plastic[x]], node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x])
                 _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
                           xb_nz0, nz, xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, I)
                 if learning is not None:
                     if any_plastic and xb_plastic[x] >= 0:
-                        on_pre(entries[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x],
+                        pre_spike(entries[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x],
                                e_row, xb_e0[x], xb_rng[x], devices)
         if analog is not None:
             if any_noise:
@@ -287,7 +296,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                     g = node_group[node]
                     for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
                         x = grp_pin[e]
-                        on_post(entries[xb_plastic[x]], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                        post_spike(entries[xb_plastic[x]], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
                                 xb_e0[x], xb_rng[x], devices)
 
         # 5. resets, then spike monitors
@@ -303,4 +312,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                 spk_step[c] = t
                 c += 1
         spk_count[0] = c
+    if learning is not None:
+        if any_plastic:
+            end_chunk(entries, xb_w0, w, e_row, xb_e0)
     return n_steps

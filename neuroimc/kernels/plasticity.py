@@ -1,17 +1,8 @@
 """STDP inside the fused loop: traces, row depression, column potentiation, device writes.
 
-Each plastic crossbar is one entry of a numba typed list (all entries share one
-tuple type, whatever the card):
-
-    (x, rule, pre, post, pre2, post2, state, params, scalars, ir_factor, consts)
-
-``x`` is the crossbar's index in the synapse tables, ``rule`` its row of
-:func:`neuroimc.learning.STDP.table`, ``pre``/``post`` the fast traces per
-neuron and ``pre2``/``post2`` the slow ones (empty for pair rules),
-``state``/``params``/``scalars`` its
-device arrays (see :mod:`kernels.device`), ``consts`` the float64 array
-indexed by the ``C_*`` constants.  Tuples are unpacked once per row or column
-update, never per synapse.
+Each plastic crossbar is one tuple, laid out as :mod:`kernels.entry` describes.  Ideal
+crossbars in canonical pairs learn weight-only (:mod:`kernels.deferred`); the others write
+their devices on every change, here.
 """
 import numpy as np
 from numba import njit
@@ -19,21 +10,12 @@ from numba import njit
 from ..learning import (P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, P_DECAY_PRE, P_DECAY_PRE2, P_DEP_PAIR,
                         P_DEP_TRIPLET, P_FLUSH_POST, P_FLUSH_PRE, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT,
                         P_STOCHASTIC, P_W_MAX, P_W_MIN)
+from . import deferred
 from .device import EXACT, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
+from .entry import (C_AGE, C_DT, C_E_SCALE, C_LAZY, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP, C_REFERENCE, C_SCALE,
+                    C_SIMPLE, C_SPAN, N_CONSTS)  # noqa: F401 (N_CONSTS, C_AGE: the entry's layout, for callers)
 from .random import load, store, uniform_state
 
-C_SCALE = 0  # V_read * gain: siemens -> amperes of current jump
-C_E_SCALE = 1  # V_read**2 * t_read: siemens -> joules per read
-C_SPAN = 2  # conductance of one unit of normalised weight
-C_AGE = 3  # device time minus network time
-C_P_LTP = 4  # pulses that sweep the window up / down
-C_P_LTD = 5
-C_REFERENCE = 6
-C_N_PRE = 7
-C_N_POST = 8
-C_DT = 9
-C_SIMPLE = 10  # 1: ideal devices, take the scalar-only path
-N_CONSTS = 11
 
 # what a call of _learn does to its line
 DEPRESS_ROW = np.int64(0)  # a pre spike: row i, dw = factor * post[j]
@@ -48,7 +30,7 @@ def _decay(trace, a, flush):
         trace[i] = x if abs(x) >= flush else 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def decay_traces(plastic):
     for p in range(len(plastic)):
         entry = plastic[p]
@@ -215,7 +197,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     random stream lives in locals for the whole line.  Per synapse, arrays are touched only here:
     a call with array arguments would reference-count each of them.
     """
-    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts = entry
+    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts, _lazy = entry
     g, offset, t_prog, count, status = state
     g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
     n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
@@ -341,6 +323,58 @@ def _step_traces(fast, slow, k, rule, inc, nearest):
         fast[k] += inc
         if slow.size:
             slow[k] += inc
+
+
+# The engine's hooks: inlined, so that a weight-only crossbar's spike never passes the entry tuple to a
+# call (which reference-counts its ~30 arrays, about 0.5 us); the others go on to on_pre / on_post.
+@njit(cache=True, error_model="numpy", inline="always")
+def before_read(entry, i, w, w0, e_row, e0):
+    """Row ``i`` is about to be read: a weight-only crossbar brings it up to date first."""
+    if entry[10][C_LAZY] != 0.0:
+        deferred.catch_up(entry, i, w, w0, e_row, e0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def pre_spike(entry, i, step, w, w0, sd, sd0, e_row, e0, rng, devices):
+    """Presynaptic spike on row ``i``, after its read."""
+    if entry[10][C_LAZY] != 0.0:
+        rule, pre, pre2 = entry[1], entry[2], entry[4]
+        factor = rule[P_DEP_PAIR] + (rule[P_DEP_TRIPLET] * pre2[i] if pre2.size else 0.0)
+        _step_traces(pre, pre2, i, rule, rule[P_A_PRE], rule[P_NEAREST] != 0.0)
+        deferred.depress_row(entry, i, step, factor, w, w0, e_row, e0)
+    else:
+        on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng, devices)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def post_spike(entry, j, step, w, w0, sd, sd0, e_row, e0, rng, devices):
+    """Postsynaptic spike of column ``j``."""
+    if entry[10][C_LAZY] != 0.0:
+        rule, post, post2 = entry[1], entry[3], entry[5]
+        factor = rule[P_POT_PAIR] + (rule[P_POT_TRIPLET] * post2[j] if post2.size else 0.0)
+        deferred.log_post(entry, j, step, factor, w, w0, e_row, e0)
+        _step_traces(post, post2, j, rule, rule[P_A_POST], rule[P_NEAREST] != 0.0)
+    else:
+        on_post(entry, j, step, w, w0, sd, sd0, e_row, e0, rng, devices)
+
+
+@njit(cache=True, error_model="numpy")
+def start_chunk(plastic, step0):
+    """Weight-only crossbars begin a chunk at ``step0``."""
+    for p in range(len(plastic)):
+        entry = plastic[p]
+        if entry[10][C_LAZY] != 0.0:
+            deferred.start(entry, step0)
+
+
+@njit(cache=True, error_model="numpy")
+def end_chunk(plastic, xb_w0, w, e_row, xb_e0):
+    """Weight-only crossbars apply their whole log: between chunks every weight is up to date."""
+    for p in range(len(plastic)):
+        entry = plastic[p]
+        if entry[10][C_LAZY] != 0.0:
+            x = entry[0]
+            deferred.flush(entry, w, xb_w0[x], e_row, xb_e0[x])
 
 
 @njit(cache=True, error_model="numpy")

@@ -1,0 +1,25 @@
+"""A plastic crossbar as the kernels see it: one tuple per crossbar, the same type whatever the card::
+
+    (x, rule, pre, post, pre2, post2, state, params, scalars, ir_factor, consts, lazy)
+
+``x`` is the crossbar's index in the synapse tables, ``rule`` its row of
+:func:`neuroimc.learning.STDP.table`, ``pre``/``post`` the fast traces per neuron and
+``pre2``/``post2`` the slow ones (empty for pair rules), ``state``/``params``/``scalars`` its
+device arrays (see :mod:`kernels.device`), ``consts`` the float64 array indexed by the ``C_*``
+constants below, and ``lazy`` the weight-only learning state of :mod:`kernels.deferred`.
+Tuples are unpacked once per row or column update, never per synapse.
+"""
+
+C_SCALE = 0  # V_read * gain: siemens -> amperes of current jump
+C_E_SCALE = 1  # V_read**2 * t_read: siemens -> joules per read
+C_SPAN = 2  # conductance of one unit of normalised weight
+C_AGE = 3  # device time minus network time
+C_P_LTP = 4  # pulses that sweep the window up / down
+C_P_LTD = 5
+C_REFERENCE = 6
+C_N_PRE = 7
+C_N_POST = 8
+C_DT = 9
+C_SIMPLE = 10  # 1: ideal devices, take the scalar-only path
+C_LAZY = 11  # 1: ideal devices in canonical pairs, learning weight-only (kernels.deferred)
+N_CONSTS = 12
