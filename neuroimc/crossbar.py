@@ -27,6 +27,7 @@ from . import _checks
 from .devices import load_device, nl_to_a
 from .kernels import device as K
 from .kernels.crossbar import program_verify, pulse_devices, readout_all, refresh_readout, write_all_exact
+from .kernels import entry as K_entry
 from .kernels import plasticity as K_plastic
 from .kernels.random import new_stream
 from .periphery import ADC
@@ -723,7 +724,7 @@ class Crossbar:
 
                 cached = self._scaling = (net, net.dt, plastic_entry(self, 0, net.dt))
             entry = cached[2]
-            entry[10][K_plastic.C_AGE] = self._age
+            entry[10][K_entry.C_AGE] = self._age
             K_plastic.scale_columns(entry, factors, net._step, self._w_eff.reshape(-1), self._sd.reshape(-1),
                                     self._e_row, self._rng)
         return factors

@@ -14,7 +14,8 @@ from .energy import EnergyMonitor
 from .inputs import PoissonSource, SpikeSource
 from .learning import RULES
 from .kernels import engine
-from .kernels import deferred, plasticity
+from .kernels import deferred
+from .kernels import entry as K_entry
 from .kernels.device import normal_table
 from .kernels.random import new_stream
 from .monitors import SpikeMonitor, StateMonitor
@@ -29,24 +30,28 @@ _CROSSBAR_KEY = 1 << 20  # spawn keys of crossbars, apart from those of sources
 _NORMALS = []
 
 
-def plastic_entry(xb, x, dt):
-    """The kernel's view of plastic crossbar ``xb`` (index ``x``): see :mod:`neuroimc.kernels.plasticity`."""
+def plastic_entry(xb, x, dt, rule=None, consts=None):
+    """The kernel's view of plastic crossbar ``xb`` (index ``x``): see :mod:`neuroimc.kernels.entry`.
+
+    ``rule`` and ``consts``, if given, are the arrays to fill and hold (rows of the network's tables).
+    """
     dev = xb.device
-    consts = np.zeros(plasticity.N_CONSTS)
-    consts[plasticity.C_SCALE] = xb.v_read * xb.gain
-    consts[plasticity.C_E_SCALE] = xb.v_read**2 * dev.read.t_read
-    consts[plasticity.C_SPAN] = dev.g_range * (1.0 if xb.mapping == "differential" else 0.5)
-    consts[plasticity.C_AGE] = xb._age
-    consts[plasticity.C_P_LTP] = dev.pulse.n_pulses_ltp
-    consts[plasticity.C_P_LTD] = dev.pulse.n_pulses_ltd
-    consts[plasticity.C_REFERENCE] = xb.mapping == "reference"
-    consts[plasticity.C_N_PRE], consts[plasticity.C_N_POST] = xb.shape
-    consts[plasticity.C_DT] = dt
-    consts[plasticity.C_SIMPLE] = xb._simple()
-    consts[plasticity.C_LAZY] = xb._learns_weight_only()
-    lazy = deferred.new_lazy(*xb.shape, xb._writes)
-    return (np.int64(x), xb.plasticity.table(dt), xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2,
-            xb._state, xb._params, xb._scalars, xb._ir_factor, consts, lazy)
+    if rule is None:
+        rule = xb.plasticity.table(dt)
+    consts = np.zeros(K_entry.N_CONSTS) if consts is None else consts
+    consts[K_entry.C_SCALE] = xb.v_read * xb.gain
+    consts[K_entry.C_E_SCALE] = xb.v_read**2 * dev.read.t_read
+    consts[K_entry.C_SPAN] = dev.g_range * (1.0 if xb.mapping == "differential" else 0.5)
+    consts[K_entry.C_AGE] = xb._age
+    consts[K_entry.C_P_LTP] = dev.pulse.n_pulses_ltp
+    consts[K_entry.C_P_LTD] = dev.pulse.n_pulses_ltd
+    consts[K_entry.C_REFERENCE] = xb.mapping == "reference"
+    consts[K_entry.C_N_PRE], consts[K_entry.C_N_POST] = xb.shape
+    consts[K_entry.C_DT] = dt
+    consts[K_entry.C_SIMPLE] = xb._simple()
+    consts[K_entry.C_LAZY] = xb._learns_weight_only()
+    return (np.int64(x), rule, xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2, xb._state, xb._params,
+            xb._scalars, xb._ir_factor, consts)
 
 
 def _equal_read_noise(xb):
@@ -80,7 +85,9 @@ class Network:
         (large crossbars run up to twice as fast); weights are then rounded to
         about 7 significant digits, so spikes can differ from a float64 run
         (and from Brian2) where a neuron sits within that rounding of its
-        threshold.  Neuron state, traces and device state stay float64.
+        threshold.  Neuron state, traces and device state stay float64, except
+        that ideal crossbars learn on their weights alone (kernels.deferred):
+        their learned weights then carry float32 rounding.
 
     Example
     -------
@@ -90,6 +97,9 @@ class Network:
 
     #: steps per compiled chunk: Python (progress bar, monitor hand-off) runs once per chunk
     chunk_steps = 2000
+    #: steps after which weight-only crossbars write to their devices even if nobody looks: a synapse takes
+    #: at most two writes a step, and their counts are int32 until then (kernels.deferred)
+    sync_steps = 2**30
 
     def __init__(self, dt=0.1 * ms, seed=None, precision="float64"):
         self.dt = _checks.positive("dt", dt)
@@ -106,6 +116,7 @@ class Network:
         self._state_monitors = []
         self._n_added = 0
         self._step = 0
+        self._unsynced = 0  # learning steps since weight-only crossbars last wrote to their devices
         self._packed = None
 
     # ------------------------------------------------------------------ building
@@ -273,8 +284,8 @@ class Network:
             self._packed = self._pack()
         pk = self._packed
         for xb, consts in pk["plastic_consts"]:  # a crossbar may have rested (wait) or been written since packing
-            consts[plasticity.C_AGE] = xb._age
-            consts[plasticity.C_LAZY] = xb._learns_weight_only()
+            consts[K_entry.C_AGE] = xb._age
+            consts[K_entry.C_LAZY] = xb._learns_weight_only()
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         n_rec = pk["st_node"].size
@@ -295,9 +306,14 @@ class Network:
                 self._step += ran
                 done += ran
                 bar.update(ran)
-        if self._learning:  # the devices of weight-only crossbars now lag their weights
-            for xb, consts in pk["plastic_consts"]:
-                xb._stale = xb._stale or consts[plasticity.C_LAZY] != 0.0
+                if self._learning:  # the devices of weight-only crossbars now lag their weights
+                    for xb, consts in pk["plastic_consts"]:
+                        xb._stale = xb._stale or consts[K_entry.C_LAZY] != 0.0
+                    self._unsynced += ran
+                    if self._unsynced >= self.sync_steps:
+                        for xb, _ in pk["plastic_consts"]:
+                            xb._state  # noqa: B018 (looking at the devices writes the weights to them)
+                        self._unsynced = 0
         return self
 
     def _steps_to_next_refresh(self):
@@ -575,27 +591,28 @@ class Network:
         """The plastic crossbars for the kernel (``None`` when there are none), and where their outputs live."""
         groups = self.populations + self.sources
         gid = {id(g): k for k, g in enumerate(groups)}
+        plastic = [(x, xb) for x, xb in enumerate(self.crossbars) if xb.plasticity is not None]
+        if not plastic:  # None: the kernel is compiled without its learning code
+            return None, []
+        # traces, logs and write counts of all plastic crossbars in flat tables; each crossbar's are views
+        tables = deferred.pack([xb for _, xb in plastic], [x for x, _ in plastic], dt)
+        rules, consts = tables[:2]
         entries, consts_of = [], []
         xb_plastic = np.full(len(self.crossbars), -1, np.int64)
         incoming = [[] for _ in groups]
-        for x, xb in enumerate(self.crossbars):
-            if xb.plasticity is None:
-                continue
-            entry = plastic_entry(xb, x, dt)
-            xb_plastic[x] = len(entries)
-            entries.append(entry)
-            consts_of.append((xb, entry[10]))
+        for p, (x, xb) in enumerate(plastic):
+            entries.append(plastic_entry(xb, x, dt, rules[p], consts[p]))
+            xb_plastic[x] = p
+            consts_of.append((xb, consts[p]))
             incoming[gid[id(xb.post)]].append(x)
         # a tuple, not a numba typed List: taking an entry out of a typed List costs a reference count
         # per array (~0.4 us a spike); a homogeneous tuple is indexed for free (one compiled kernel per
         # number of plastic crossbars)
-        if not entries:  # None: the kernel is compiled without its learning code
-            return None, consts_of
         ptr = np.concatenate([[0], np.cumsum([len(o) for o in incoming])]).astype(np.int64)
         pin = np.array([x for o in incoming for x in o], np.int64)
         # None when every plastic crossbar takes the ideal path: the kernel then leaves the device path out
-        devices = None if all(e[10][plasticity.C_SIMPLE] for e in entries) else True
-        return (tuple(entries), xb_plastic, ptr, pin, devices), consts_of
+        devices = None if all(e[10][K_entry.C_SIMPLE] for e in entries) else True
+        return (tuple(entries), xb_plastic, ptr, pin, devices, tables), consts_of
 
     def _hand_over(self, st_buf, ran):
         """Give each monitor its part of what the kernel recorded in the last chunk."""

@@ -225,3 +225,24 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
     np.testing.assert_allclose(ideal["g"], general["g"], rtol=1e-12, atol=1e-12 * general["g"].max())
     assert ideal["reads"] == pytest.approx(general["reads"], rel=1e-12)
     assert not np.array_equal(ideal["w"], w0 * W_SCALE)
+
+
+def test_weight_only_crossbars_write_their_devices_at_least_every_sync_steps(monkeypatch):
+    """Write counts of weight-only learning are int32 until written to the devices: a long run writes them
+    every ``Network.sync_steps`` steps by itself, and that changes nothing the run computes."""
+    rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.3, DT, seed=71)
+    w0 = np.random.default_rng(72).uniform(0.2, 0.8, (N_IN, N))
+    results = []
+    for sync_steps in (2**30, 1000):
+        monkeypatch.setattr(ni.Network, "sync_steps", sync_steps)
+        net, src, pop, xb = build_neuroimc(rule, w0, in_idx, in_times)
+        net.chunk_steps = 500
+        mon = net.monitor_spikes(pop)
+        net.run(0.3 * second, progress=False)
+        assert xb._stale == (sync_steps > 3000)  # 3000 steps: the small sync_steps has just written them
+        assert xb._writes.any() == (sync_steps > 3000)
+        results.append((mon.steps.copy(), xb.weights(), xb.pulse_counts(), xb.conductances()[0]))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert results[0][2].sum() > 10 * N_IN * N

@@ -17,35 +17,71 @@ bit, and each synapse takes its changes in the order the eager rule applies them
 chunks end does not change the weights.  The work is that of the column walks, done on a row
 that is in cache.
 
-The crossbar's entry (see :mod:`kernels.entry`) ends with the tuple ``lazy``::
-
-    (trace, trace_step, cursor, log_step, log_post, log_factor, log_len, writes, scratch)
-
-``trace[i]`` is row ``i``'s pre trace at step ``trace_step[i]`` (advanced as the log is replayed),
-``cursor[i]`` the first log entry row ``i`` has not applied, ``writes`` the write
-counts of the positive devices (row 0) and, where weights can be negative, of the negative ones
-(row 1) since the last rebuild, ``scratch`` the counts of one row's catch-up (zero in between).
+The state of all plastic crossbars lives in flat tables (:func:`pack`), unpacked once per chunk:
+a spike must not touch the crossbar's entry tuple, whose ~30 arrays are reference-counted each
+time it is bound (about 0.4 us a spike).  Crossbar ``p`` (its index among the plastic ones) owns
+row ``p`` of ``rules`` and ``consts`` (see :mod:`kernels.entry`) and the slices of ``f`` (float64),
+``n`` (int64) and ``c`` (int32) that row ``p`` of ``off`` points to, by the ``O_*`` columns: its
+traces (views of which the crossbar and its entry hold), each row's pre trace ``trace`` at step
+``trace_step`` (advanced as the log is replayed), each row's ``cursor`` (first log entry not yet
+applied), the log (``log_step``, ``log_post``, ``log_factor``, ``log_len``), the write counts since
+the last rebuild (``writes``: the positive devices, then the negative ones where weights can be
+negative) and ``scratch``, one row's counts during a catch-up (zero in between).
 """
 import numpy as np
 from numba import njit
 
-from ..learning import P_DECAY_PRE, P_FLUSH_PRE, P_SOFT, P_W_MAX, P_W_MIN
-from .entry import C_E_SCALE, C_N_POST, C_REFERENCE, C_SCALE, C_SPAN
-
-TRACE, TRACE_STEP, CURSOR, LOG_STEP, LOG_POST, LOG_FACTOR, LOG_LEN, WRITES, SCRATCH = range(9)
-
+from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, P_DECAY_PRE, P_DECAY_PRE2, P_DEP_PAIR,
+                        P_DEP_TRIPLET, P_FLUSH_POST, P_FLUSH_PRE, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT, P_W_MAX,
+                        P_W_MIN)
+from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, N_CONSTS
 
 LOG_MIN = 1 << 14  # log entries at least, and per post neuron: a full log makes every row catch up
 LOG_PER_NEURON = 16
 
+# columns of ``off``: where a crossbar's arrays start in f, n and c, and its sizes
+(O_PRE, O_POST, O_PRE2, O_POST2, O_TRACE, O_FACTOR, O_STEP, O_CURSOR, O_LOG_STEP, O_LOG_POST, O_LOG_LEN, O_WRITES,
+ O_SCRATCH, O_N_PRE, O_N_POST, O_N_PRE2, O_N_POST2, O_CAP, O_ROWS, O_XB) = range(20)
+N_OFF = 20
+_TRACES = (("_pre_trace", O_PRE, O_N_PRE), ("_post_trace", O_POST, O_N_POST), ("_pre_trace2", O_PRE2, O_N_PRE2),
+           ("_post_trace2", O_POST2, O_N_POST2))
 
-def new_lazy(n_pre, n_post, writes):
-    """The ``lazy`` tuple of an ``(n_pre, n_post)`` crossbar: scratch arrays, the log, and the crossbar's
-    ``writes`` (int32, one or two rows of one count per synapse)."""
-    log_capacity = max(LOG_MIN, LOG_PER_NEURON * n_post)
-    return (np.zeros(n_pre), np.zeros(n_pre, np.int64), np.zeros(n_pre, np.int64), np.zeros(log_capacity, np.int64),
-            np.zeros(log_capacity, np.int64), np.zeros(log_capacity), np.zeros(1, np.int64), writes,
-            np.zeros((writes.shape[0], n_post), np.int32))
+
+def pack(crossbars, indices, dt):
+    """The flat tables of the plastic ``crossbars`` (``indices``: theirs in the synapse tables), their
+    rules tabulated at ``dt``: ``(rules, consts, f, n, c, off)``.
+
+    The crossbars' traces and write counts become views into them (their values copied), so the
+    entries, the crossbars and the kernels share one state.  ``consts`` is left for the caller.
+    """
+    off = np.zeros((len(crossbars), N_OFF), np.int64)
+    sizes = [0, 0, 0]  # of f, n, c
+    for p, xb in enumerate(crossbars):
+        n_pre, n_post = xb.shape
+        o = off[p]
+        o[O_XB], o[O_N_PRE], o[O_N_POST] = indices[p], n_pre, n_post
+        o[O_N_PRE2], o[O_N_POST2] = xb._pre_trace2.size, xb._post_trace2.size
+        o[O_CAP] = max(LOG_MIN, LOG_PER_NEURON * n_post)
+        o[O_ROWS] = xb._writes.shape[0]
+        layout = ((0, O_PRE, n_pre), (0, O_POST, n_post), (0, O_PRE2, o[O_N_PRE2]), (0, O_POST2, o[O_N_POST2]),
+                  (0, O_TRACE, n_pre), (0, O_FACTOR, o[O_CAP]), (1, O_STEP, n_pre), (1, O_CURSOR, n_pre),
+                  (1, O_LOG_STEP, o[O_CAP]), (1, O_LOG_POST, o[O_CAP]), (1, O_LOG_LEN, 1),
+                  (2, O_WRITES, o[O_ROWS] * n_pre * n_post), (2, O_SCRATCH, o[O_ROWS] * n_post))
+        for table, col, size in layout:
+            o[col] = sizes[table]
+            sizes[table] += size
+    f, n, c = np.zeros(sizes[0]), np.zeros(sizes[1], np.int64), np.zeros(sizes[2], np.int32)
+    for p, xb in enumerate(crossbars):
+        o = off[p]
+        for attr, col, size_col in _TRACES:
+            view = f[o[col]:o[col] + o[size_col]]
+            view[...] = getattr(xb, attr)
+            setattr(xb, attr, view)
+        writes = c[o[O_WRITES]:o[O_WRITES] + xb._writes.size].reshape(xb._writes.shape)
+        writes[...] = xb._writes
+        xb._writes = writes
+    rules = np.array([xb.plasticity.table(dt) for xb in crossbars]).reshape(len(crossbars), N_RULE)
+    return rules, np.zeros((len(crossbars), N_CONSTS)), f, n, c, off
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -59,41 +95,91 @@ def _new_weight(wq, dw, potentiate, soft, lo, hi, k):
     return min(max(wn, lo), hi)
 
 
-@njit(cache=True, error_model="numpy")
-def start(entry, step0):
-    """A chunk begins at ``step0``: every row's pre trace is known at ``step0 - 1``; the log is empty."""
-    lazy = entry[11]
-    lazy[TRACE][:] = entry[2]
-    lazy[TRACE_STEP][:] = step0 - 1
-    lazy[CURSOR][:] = 0
-    lazy[LOG_LEN][0] = 0
-
-
-# The entry points taking the entry are inlined into the engine: a call that takes the entry tuple
-# reference-counts its ~30 arrays (about 0.5 us a spike); the loops get the arrays they use.
 @njit(cache=True, error_model="numpy", inline="always")
-def depress_row(entry, i, step, factor, w, w0, e_row, e0):
-    """Pre spike on row ``i`` (after its read): every synapse takes ``factor * post[j]``; then the row's
-    pre trace (already stepped by the caller) is remembered at ``step``."""
-    rule, post, consts, lazy = entry[1], entry[3], entry[10], entry[11]
-    n_post = int(consts[C_N_POST])
-    k = consts[C_SCALE] * consts[C_SPAN]  # amperes of jump per unit of normalised weight
-    a, b = i * n_post, (i + 1) * n_post
-    writes = lazy[WRITES]
-    de = _depress(w[w0 + a:w0 + b], post, factor, rule[P_SOFT] != 0.0, rule[P_W_MIN] * k, rule[P_W_MAX] * k, k,
-                  writes[0, a:b], writes[writes.shape[0] - 1, a:b], writes.shape[0] == 2, consts[C_REFERENCE] != 0.0)
-    e_row[e0 + i] += consts[C_E_SCALE] / consts[C_SCALE] * de  # joules per read, per ampere of jump
-    lazy[TRACE][i] = entry[2][i]
-    lazy[TRACE_STEP][i] = step
+def _decay(trace, a, flush_below):
+    for i in range(trace.size):
+        x = trace[i] * a
+        trace[i] = x if abs(x) >= flush_below else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def decay_traces(rules, off, f):
+    """One step of every plastic crossbar's traces (weight-only or not): decay, and zero below the flush
+    threshold (:mod:`neuroimc.learning`)."""
+    for p in range(off.shape[0]):
+        o, rule = off[p], rules[p]
+        _decay(f[o[O_PRE]:o[O_PRE] + o[O_N_PRE]], rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
+        _decay(f[o[O_POST]:o[O_POST] + o[O_N_POST]], rule[P_DECAY_POST], rule[P_FLUSH_POST])
+        _decay(f[o[O_PRE2]:o[O_PRE2] + o[O_N_PRE2]], rule[P_DECAY_PRE2], rule[P_FLUSH_PRE])
+        _decay(f[o[O_POST2]:o[O_POST2] + o[O_N_POST2]], rule[P_DECAY_POST2], rule[P_FLUSH_POST])
+
+
+@njit(cache=True, error_model="numpy")
+def start(step0, consts, off, f, n):
+    """A chunk begins at ``step0``: every row's pre trace is known at ``step0 - 1``; the logs are empty."""
+    for p in range(off.shape[0]):
+        if consts[p, C_LAZY] == 0.0:
+            continue
+        o = off[p]
+        n_pre = o[O_N_PRE]
+        f[o[O_TRACE]:o[O_TRACE] + n_pre] = f[o[O_PRE]:o[O_PRE] + n_pre]
+        n[o[O_STEP]:o[O_STEP] + n_pre] = step0 - 1
+        n[o[O_CURSOR]:o[O_CURSOR] + n_pre] = 0
+        n[o[O_LOG_LEN]] = 0
+
+
+@njit(cache=True, error_model="numpy")
+def finish(xb_w0, w, e_row, xb_e0, rules, consts, off, f, n, c):
+    """A chunk ends: every weight-only crossbar applies its whole log, so that between chunks every weight
+    is up to date."""
+    for p in range(off.shape[0]):
+        if consts[p, C_LAZY] != 0.0:
+            x = off[p, O_XB]
+            flush(p, w, xb_w0[x], e_row, xb_e0[x], rules, consts, off, f, n, c)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _step_trace(f, fast, slow, k, inc, nearest):
+    """A spike of neuron ``k`` steps its fast trace at ``f[fast + k]`` (and slow one, ``slow >= 0``)."""
+    if nearest:
+        f[fast + k] = inc
+        if slow >= 0:
+            f[slow + k] = inc
+    else:
+        f[fast + k] += inc
+        if slow >= 0:
+            f[slow + k] += inc
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def pre_spike(p, i, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
+    """Pre spike on row ``i`` (after its read): step the pre traces, then every synapse of the row takes
+    ``factor * post[j]``, and the row remembers its pre trace at ``step``."""
+    o, rule, cs = off[p], rules[p], consts[p]
+    slow = o[O_PRE2] if o[O_N_PRE2] else -1
+    factor = rule[P_DEP_PAIR] + (rule[P_DEP_TRIPLET] * f[slow + i] if slow >= 0 else 0.0)
+    _step_trace(f, o[O_PRE], slow, i, rule[P_A_PRE], rule[P_NEAREST] != 0.0)
+    f[o[O_TRACE] + i] = f[o[O_PRE] + i]
+    n[o[O_STEP] + i] = step
+    n_post = o[O_N_POST]
+    k = cs[C_SCALE] * cs[C_SPAN]  # amperes of jump per unit of normalised weight
+    de = _depress(i, w[w0:w0 + o[O_N_PRE] * n_post], f[o[O_POST]:o[O_POST] + n_post], factor, rule[P_SOFT] != 0.0,
+                  rule[P_W_MIN] * k, rule[P_W_MAX] * k, k, c[o[O_WRITES]:o[O_WRITES] + o[O_ROWS] * o[O_N_PRE] * n_post],
+                  o[O_ROWS] == 2, cs[C_REFERENCE] != 0.0)
+    e_row[e0 + i] += cs[C_E_SCALE] / cs[C_SCALE] * de  # joules per read, per ampere of jump
 
 
 # reassociation lets the row's sum of changes vectorise (in partial sums); nothing else in the loop reassociates
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "nsz"})
-def _depress(row, post, factor, soft, lo, hi, k, wp, wm, two_sided, reference):
-    """One row of :func:`depress_row`, branch-free so that it vectorises; returns the change of the row's
-    summed conductance, in amperes of jump."""
+def _depress(i, w, post, factor, soft, lo, hi, k, writes, two_sided, reference):
+    """Row ``i`` of the weights ``w`` takes ``factor * post[j]``, branch-free so that it vectorises;
+    returns the change of the row's summed conductance, in amperes of jump."""
+    m = post.size
+    row = w[i * m:(i + 1) * m]
+    wp = writes[i * m:(i + 1) * m]
+    wm = writes[w.size + i * m:w.size + (i + 1) * m] if two_sided else wp
     de = 0.0
-    for q in range(row.size):
+    for q in range(m):
         tr = post[q]
         wo = row[q]
         wn = _new_weight(wo, factor * tr, False, soft, lo, hi, k)
@@ -111,61 +197,67 @@ def _depress(row, post, factor, soft, lo, hi, k, wp, wm, two_sided, reference):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def log_post(entry, j, step, factor, w, w0, e_row, e0):
-    """Post spike of column ``j``: log the potentiation (``factor * pre[i]`` for every row ``i``)."""
-    lazy = entry[11]
-    n = lazy[LOG_LEN][0]
-    if n == lazy[LOG_STEP].size:
-        flush(entry, w, w0, e_row, e0)
-        n = 0
-    lazy[LOG_STEP][n] = step
-    lazy[LOG_POST][n] = j
-    lazy[LOG_FACTOR][n] = factor
-    lazy[LOG_LEN][0] = n + 1
+def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
+    """Post spike of column ``j``: log the potentiation (``factor * pre[i]`` for every row ``i``), then step
+    the post traces."""
+    o, rule = off[p], rules[p]
+    slow = o[O_POST2] if o[O_N_POST2] else -1
+    factor = rule[P_POT_PAIR] + (rule[P_POT_TRIPLET] * f[slow + j] if slow >= 0 else 0.0)
+    m = n[o[O_LOG_LEN]]
+    if m == o[O_CAP]:
+        flush(p, w, w0, e_row, e0, rules, consts, off, f, n, c)
+        m = 0
+    n[o[O_LOG_STEP] + m] = step
+    n[o[O_LOG_POST] + m] = j
+    f[o[O_FACTOR] + m] = factor
+    n[o[O_LOG_LEN]] = m + 1
+    _step_trace(f, o[O_POST], slow, j, rule[P_A_POST], rule[P_NEAREST] != 0.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def catch_up(entry, i, w, w0, e_row, e0):
+def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Apply to row ``i`` the logged potentiations it has not seen, in order."""
-    lazy = entry[11]
-    cursor = lazy[CURSOR]
-    n_log = lazy[LOG_LEN][0]
-    first = cursor[i]
+    o = off[p]
+    n_log = n[o[O_LOG_LEN]]
+    first = n[o[O_CURSOR] + i]
     if first >= n_log:
         return
-    cursor[i] = n_log
-    trace = lazy[TRACE]
-    if trace[i] == 0.0:
+    n[o[O_CURSOR] + i] = n_log
+    if f[o[O_TRACE] + i] == 0.0:
         return
-    rule, consts = entry[1], entry[10]
-    n_post = int(consts[C_N_POST])
-    k = consts[C_SCALE] * consts[C_SPAN]
-    a = i * n_post
-    de = _catch_up_row(i, w[w0 + a:w0 + a + n_post], lazy[WRITES], lazy[SCRATCH], trace, lazy[TRACE_STEP],
-                       lazy[LOG_STEP][first:n_log], lazy[LOG_POST][first:n_log], lazy[LOG_FACTOR][first:n_log],
-                       rule[P_DECAY_PRE], rule[P_FLUSH_PRE], rule[P_SOFT] != 0.0, rule[P_W_MIN] * k, rule[P_W_MAX] * k,
-                       k, consts[C_REFERENCE] != 0.0)
-    e_row[e0 + i] += consts[C_E_SCALE] / consts[C_SCALE] * de
+    cs = consts[p]
+    de = _catch_up_row(i, first, n_log, w[w0:w0 + o[O_N_PRE] * o[O_N_POST]], rules[p], cs, o, f, n, c)
+    e_row[e0 + i] += cs[C_E_SCALE] / cs[C_SCALE] * de
 
 
 @njit(cache=True, error_model="numpy")
-def _catch_up_row(i, row, writes, scratch, trace, trace_step, log_step, log_post, log_factor, decay, flush, soft, lo,
-                  hi, k, reference):
-    """:func:`catch_up` on row ``i``'s weights ``row``; returns the change of the row's summed conductance
-    (amperes of jump).
+def _catch_up_row(i, first, last, w, rule, cs, o, f, n, c):
+    """:func:`catch_up` of row ``i`` (log entries ``first`` to ``last``) in weights ``w``; returns the change
+    of the row's summed conductance (amperes of jump).
 
     The row is out of cache and the entries hit it at random: it is first summed in order (which
     brings it in, and gives the change of read energy), and the writes are counted in a scratch
     row that stays in L1, then added to the counts in order.
     """
+    m = o[O_N_POST]
+    row = w[i * m:(i + 1) * m]
+    reference = cs[C_REFERENCE] != 0.0
+    k = cs[C_SCALE] * cs[C_SPAN]
+    soft, lo, hi = rule[P_SOFT] != 0.0, rule[P_W_MIN] * k, rule[P_W_MAX] * k
+    decay, flush_below = rule[P_DECAY_PRE], rule[P_FLUSH_PRE]
+    two_sided = o[O_ROWS] == 2
+    sp = c[o[O_SCRATCH]:o[O_SCRATCH] + m]
+    sm = c[o[O_SCRATCH] + m:o[O_SCRATCH] + 2 * m] if two_sided else sp
+    log_step = n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last]
+    log_post = n[o[O_LOG_POST] + first:o[O_LOG_POST] + last]
+    log_factor = f[o[O_FACTOR] + first:o[O_FACTOR] + last]
     before = _row_sum(row, reference)
-    two_sided = writes.shape[0] == 2
-    x, s = trace[i], trace_step[i]
+    x, s = f[o[O_TRACE] + i], n[o[O_STEP] + i]
     for e in range(log_step.size):
         while s < log_step[e]:  # the trace's decay, step by step, as decay_traces does it
             x *= decay
             s += 1
-            if abs(x) < flush:
+            if abs(x) < flush_below:
                 x = 0.0
                 break
         if x == 0.0:  # flushed: no later entry changes the row
@@ -175,16 +267,17 @@ def _catch_up_row(i, row, writes, scratch, trace, trace_step, log_step, log_post
         row[j] = _new_weight(wo, log_factor[e] * x, True, soft, lo, hi, k)
         wn = row[j]
         if reference:
-            scratch[0, j] += wn != wo
+            sp[j] += wn != wo
         else:
-            scratch[0, j] += max(wn, 0.0) != max(wo, 0.0)
+            sp[j] += max(wn, 0.0) != max(wo, 0.0)
             if two_sided:
-                scratch[1, j] += min(wn, 0.0) != min(wo, 0.0)
-    trace[i], trace_step[i] = x, s
-    a = i * row.size
-    _add_counts(writes[0, a:a + row.size], scratch[0])
+                sm[j] += min(wn, 0.0) != min(wo, 0.0)
+    f[o[O_TRACE] + i], n[o[O_STEP] + i] = x, s
+    a = o[O_WRITES] + i * m
+    _add_counts(c[a:a + m], sp)
     if two_sided:
-        _add_counts(writes[1, a:a + row.size], scratch[1])
+        a += o[O_N_PRE] * m
+        _add_counts(c[a:a + m], sm)
     return _row_sum(row, reference) - before
 
 
@@ -210,10 +303,10 @@ def _add_counts(counts, scratch):
 
 
 @njit(cache=True, error_model="numpy")
-def flush(entry, w, w0, e_row, e0):
-    """Every row applies the whole log, which is then emptied."""
-    lazy = entry[11]
-    for i in range(lazy[CURSOR].size):
-        catch_up(entry, i, w, w0, e_row, e0)
-    lazy[CURSOR][:] = 0
-    lazy[LOG_LEN][0] = 0
+def flush(p, w, w0, e_row, e0, rules, consts, off, f, n, c):
+    """Every row of crossbar ``p`` applies the whole log, which is then emptied."""
+    o = off[p]
+    for i in range(o[O_N_PRE]):
+        catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c)
+    n[o[O_CURSOR]:o[O_CURSOR] + o[O_N_PRE]] = 0
+    n[o[O_LOG_LEN]] = 0

@@ -22,7 +22,9 @@ and spikes of monitored nodes are appended to the spike buffer.
 import numpy as np
 from numba import njit
 
-from .plasticity import before_read, decay_traces, end_chunk, post_spike, pre_spike, start_chunk
+from . import deferred
+from .entry import C_LAZY
+from .plasticity import on_post, on_pre
 from .random import geometric_failures, next_u64, normal, splitmix_fill, uniform
 
 RATE_CLASSES = 8  # octave classes of input rates per Poisson source (see Network._rate_classes)
@@ -172,7 +174,8 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
      xb_conv, xb_rng, normals, grp_spikes) = synapses
     any_plastic = False
     if learning is not None:
-        entries, xb_plastic, grp_pin_ptr, grp_pin, devices = learning
+        entries, xb_plastic, grp_pin_ptr, grp_pin, devices, tables = learning
+        rules, consts, lz_f, lz_n, lz_c, lz_off = tables
         any_plastic = learn
     adapting = False
     for k in range(theta.size):
@@ -190,12 +193,12 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     fired = np.zeros(n_neurons, np.bool_)
     if learning is not None:
         if any_plastic:
-            start_chunk(entries, step0)
+            deferred.start(step0, consts, lz_off, lz_f, lz_n)
     for s in range(n_steps):
         if spk_count[0] + n_nodes > spk_node.size:
             if learning is not None:
                 if any_plastic:
-                    end_chunk(entries, xb_w0, w, e_row, xb_e0)
+                    deferred.finish(xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
             return s
         t = step0 + s
 
@@ -207,7 +210,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
         # 2.+3. groups (plasticity traces decay too) and thresholds (independent per neuron, so fused)
         if learning is not None:
             if any_plastic:
-                decay_traces(entries)
+                deferred.decay_traces(rules, lz_off, lz_f)
         if adapting:
             for k in range(n_neurons):
                 theta[k] *= a_theta[k]
@@ -273,15 +276,21 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
             grp_spikes[g] += 1
             for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
                 x = grp_xb[e]
-                if learning is not None:
-                    if any_plastic and xb_plastic[x] >= 0:
-                        before_read(entries[xb_plastic[x]], node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x])
+                if learning is not None:  # a weight-only row catches up before it is read
+                    if any_plastic and xb_plastic[x] >= 0 and consts[xb_plastic[x], C_LAZY] != 0.0:
+                        deferred.catch_up(xb_plastic[x], node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x], rules,
+                                          consts, lz_off, lz_f, lz_n, lz_c)
                 _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
                           xb_nz0, nz, xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, I)
                 if learning is not None:
                     if any_plastic and xb_plastic[x] >= 0:
-                        pre_spike(entries[xb_plastic[x]], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x],
-                               e_row, xb_e0[x], xb_rng[x], devices)
+                        pl = xb_plastic[x]
+                        if consts[pl, C_LAZY] != 0.0:
+                            deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                               lz_off, lz_f, lz_n, lz_c)
+                        else:
+                            on_pre(entries[pl], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
+                                   xb_rng[x], devices)
         if analog is not None:
             if any_noise:
                 _read_noise(synapses, I)
@@ -296,8 +305,13 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                     g = node_group[node]
                     for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
                         x = grp_pin[e]
-                        post_spike(entries[xb_plastic[x]], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
-                                xb_e0[x], xb_rng[x], devices)
+                        pl = xb_plastic[x]
+                        if consts[pl, C_LAZY] != 0.0:
+                            deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                                lz_off, lz_f, lz_n, lz_c)
+                        else:
+                            on_post(entries[pl], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
+                                    xb_rng[x], devices)
 
         # 5. resets, then spike monitors
         c = spk_count[0]
@@ -314,5 +328,5 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
         spk_count[0] = c
     if learning is not None:
         if any_plastic:
-            end_chunk(entries, xb_w0, w, e_row, xb_e0)
+            deferred.finish(xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
     return n_steps

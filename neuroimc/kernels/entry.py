@@ -1,13 +1,13 @@
 """A plastic crossbar as the kernels see it: one tuple per crossbar, the same type whatever the card::
 
-    (x, rule, pre, post, pre2, post2, state, params, scalars, ir_factor, consts, lazy)
+    (x, rule, pre, post, pre2, post2, state, params, scalars, ir_factor, consts)
 
 ``x`` is the crossbar's index in the synapse tables, ``rule`` its row of
 :func:`neuroimc.learning.STDP.table`, ``pre``/``post`` the fast traces per neuron and
 ``pre2``/``post2`` the slow ones (empty for pair rules), ``state``/``params``/``scalars`` its
-device arrays (see :mod:`kernels.device`), ``consts`` the float64 array indexed by the ``C_*``
-constants below, and ``lazy`` the weight-only learning state of :mod:`kernels.deferred`.
-Tuples are unpacked once per row or column update, never per synapse.
+device arrays (see :mod:`kernels.device`) and ``consts`` the float64 array indexed by the ``C_*``
+constants below.  ``rule``, ``consts`` and the traces are views of the flat tables of
+:mod:`kernels.deferred`.  Tuples are unpacked once per row or column update, never per synapse.
 """
 
 C_SCALE = 0  # V_read * gain: siemens -> amperes of current jump

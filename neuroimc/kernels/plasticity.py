@@ -1,19 +1,17 @@
 """STDP inside the fused loop: traces, row depression, column potentiation, device writes.
 
 Each plastic crossbar is one tuple, laid out as :mod:`kernels.entry` describes.  Ideal
-crossbars in canonical pairs learn weight-only (:mod:`kernels.deferred`); the others write
-their devices on every change, here.
+crossbars in canonical pairs learn weight-only (:mod:`kernels.deferred`, which also steps every
+crossbar's traces); the others write their devices on every change, here.
 """
 import numpy as np
 from numba import njit
 
-from ..learning import (P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, P_DECAY_PRE, P_DECAY_PRE2, P_DEP_PAIR,
-                        P_DEP_TRIPLET, P_FLUSH_POST, P_FLUSH_PRE, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT,
+from ..learning import (P_A_POST, P_A_PRE, P_DEP_PAIR, P_DEP_TRIPLET, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT,
                         P_STOCHASTIC, P_W_MAX, P_W_MIN)
-from . import deferred
 from .device import EXACT, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
-from .entry import (C_AGE, C_DT, C_E_SCALE, C_LAZY, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP, C_REFERENCE, C_SCALE,
-                    C_SIMPLE, C_SPAN, N_CONSTS)  # noqa: F401 (N_CONSTS, C_AGE: the entry's layout, for callers)
+from .entry import (C_AGE, C_DT, C_E_SCALE, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP, C_REFERENCE, C_SCALE, C_SIMPLE,
+                    C_SPAN)
 from .random import load, store, uniform_state
 
 
@@ -21,24 +19,6 @@ from .random import load, store, uniform_state
 DEPRESS_ROW = np.int64(0)  # a pre spike: row i, dw = factor * post[j]
 POTENTIATE_COLUMN = np.int64(1)  # a post spike: column j, dw = factor * pre[i]
 SCALE_COLUMN = np.int64(2)  # synaptic scaling: column j, w -> factor * w
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _decay(trace, a, flush):
-    for i in range(trace.size):
-        x = trace[i] * a
-        trace[i] = x if abs(x) >= flush else 0.0
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def decay_traces(plastic):
-    for p in range(len(plastic)):
-        entry = plastic[p]
-        rule, pre, post, pre2, post2 = entry[1], entry[2], entry[3], entry[4], entry[5]
-        _decay(pre, rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
-        _decay(post, rule[P_DECAY_POST], rule[P_FLUSH_POST])
-        _decay(pre2, rule[P_DECAY_PRE2], rule[P_FLUSH_PRE])
-        _decay(post2, rule[P_DECAY_POST2], rule[P_FLUSH_POST])
 
 
 @njit(cache=True, error_model="numpy")
@@ -197,7 +177,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     random stream lives in locals for the whole line.  Per synapse, arrays are touched only here:
     a call with array arguments would reference-count each of them.
     """
-    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts, _lazy = entry
+    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts = entry
     g, offset, t_prog, count, status = state
     g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
     n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
@@ -323,58 +303,6 @@ def _step_traces(fast, slow, k, rule, inc, nearest):
         fast[k] += inc
         if slow.size:
             slow[k] += inc
-
-
-# The engine's hooks: inlined, so that a weight-only crossbar's spike never passes the entry tuple to a
-# call (which reference-counts its ~30 arrays, about 0.5 us); the others go on to on_pre / on_post.
-@njit(cache=True, error_model="numpy", inline="always")
-def before_read(entry, i, w, w0, e_row, e0):
-    """Row ``i`` is about to be read: a weight-only crossbar brings it up to date first."""
-    if entry[10][C_LAZY] != 0.0:
-        deferred.catch_up(entry, i, w, w0, e_row, e0)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def pre_spike(entry, i, step, w, w0, sd, sd0, e_row, e0, rng, devices):
-    """Presynaptic spike on row ``i``, after its read."""
-    if entry[10][C_LAZY] != 0.0:
-        rule, pre, pre2 = entry[1], entry[2], entry[4]
-        factor = rule[P_DEP_PAIR] + (rule[P_DEP_TRIPLET] * pre2[i] if pre2.size else 0.0)
-        _step_traces(pre, pre2, i, rule, rule[P_A_PRE], rule[P_NEAREST] != 0.0)
-        deferred.depress_row(entry, i, step, factor, w, w0, e_row, e0)
-    else:
-        on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng, devices)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def post_spike(entry, j, step, w, w0, sd, sd0, e_row, e0, rng, devices):
-    """Postsynaptic spike of column ``j``."""
-    if entry[10][C_LAZY] != 0.0:
-        rule, post, post2 = entry[1], entry[3], entry[5]
-        factor = rule[P_POT_PAIR] + (rule[P_POT_TRIPLET] * post2[j] if post2.size else 0.0)
-        deferred.log_post(entry, j, step, factor, w, w0, e_row, e0)
-        _step_traces(post, post2, j, rule, rule[P_A_POST], rule[P_NEAREST] != 0.0)
-    else:
-        on_post(entry, j, step, w, w0, sd, sd0, e_row, e0, rng, devices)
-
-
-@njit(cache=True, error_model="numpy")
-def start_chunk(plastic, step0):
-    """Weight-only crossbars begin a chunk at ``step0``."""
-    for p in range(len(plastic)):
-        entry = plastic[p]
-        if entry[10][C_LAZY] != 0.0:
-            deferred.start(entry, step0)
-
-
-@njit(cache=True, error_model="numpy")
-def end_chunk(plastic, xb_w0, w, e_row, xb_e0):
-    """Weight-only crossbars apply their whole log: between chunks every weight is up to date."""
-    for p in range(len(plastic)):
-        entry = plastic[p]
-        if entry[10][C_LAZY] != 0.0:
-            x = entry[0]
-            deferred.flush(entry, w, xb_w0[x], e_row, xb_e0[x])
 
 
 @njit(cache=True, error_model="numpy")
