@@ -500,7 +500,8 @@ class Crossbar:
         no offsets, ageing, faults, read noise or IR drop.
 
         Writes are then exact (the target, one counted write) and reads return the conductance itself:
-        deployment and read-out run in numpy, and learning takes the kernel's scalar-only path.
+        deployment and read-out run in numpy, and learning goes weight-only (:meth:`_learns_weight_only`)
+        or, for pairs that are not canonical, takes the kernel's scalar-only path.
         """
         state = self._device_state  # what is checked here, weight-only learning does not change
         return (self.device.is_ideal and self._params[0].size == 1 and state[1].size == 1 and state[2].size == 1

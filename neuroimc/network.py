@@ -286,6 +286,8 @@ class Network:
         for xb, consts in pk["plastic_consts"]:  # a crossbar may have rested (wait) or been written since packing
             consts[K_entry.C_AGE] = xb._age
             consts[K_entry.C_LAZY] = xb._learns_weight_only()
+        # None: every plastic crossbar learns weight-only, and the kernel is compiled without the eager path
+        eager = None if all(consts[K_entry.C_LAZY] for _, consts in pk["plastic_consts"]) else True
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         n_rec = pk["st_node"].size
@@ -298,7 +300,7 @@ class Network:
                 pk["spk_count"][0] = 0
                 ran = engine.run_chunk(
                     self._step, chunk, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"], record,
-                    pk["analog"], pk["learning"], self._learning,
+                    pk["analog"], pk["learning"], eager, self._learning,
                 )
                 self._hand_over(st_buf[:ran], ran)
                 if ran < chunk:  # spike buffer was full: make room and go on
@@ -312,7 +314,8 @@ class Network:
                     self._unsynced += ran
                     if self._unsynced >= self.sync_steps:
                         for xb, _ in pk["plastic_consts"]:
-                            xb._state  # noqa: B018 (looking at the devices writes the weights to them)
+                            if xb._stale:
+                                xb._sync_devices()
                         self._unsynced = 0
         return self
 

@@ -174,14 +174,16 @@ def test_stdp_rule_validation():
         net.connect(src, pop, ni.Crossbar.from_weights(np.ones((3, 2)) * pA), plasticity="stdp")
 
 
-@pytest.mark.parametrize("case", ["pair", "reference", "two_sided", "triplet", "short_log"])
+@pytest.mark.parametrize("case", ["pair", "reference", "two_sided", "triplet", "short_log", "non_canonical"])
 def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
     """Ideal crossbars learn weight-only, potentiation deferred to each row's next read
     (kernels.deferred). An exact card that is not formally ideal (finite but unreachable endurance)
     takes the general per-device path, column walks included; both must give the same spikes, write
     counts and read energy, and weights and conductances equal to rounding (one keeps the weight in
     amperes of jump, the other in siemens). Runs are cut in chunks and runs, and "short_log" forces
-    the log to fill and every row to catch up mid-chunk."""
+    the log to fill and every row to catch up mid-chunk. "non_canonical" pairs (both devices above
+    g_min) are not a weight's only state: the ideal card then writes its devices on the scalar-only
+    path, which must equal the general one bit for bit."""
     rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
     mapping, w_lo = "differential", 0.2
     if case == "reference":
@@ -203,12 +205,18 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
         net.chunk_steps = 700  # chunk ends inside runs, and runs end inside chunks
         src = net.add(ni.SpikeSource(N_IN, indices=in_idx, times=in_times))
         pop = net.add(ni.LIFPopulation(N, **LIF))
-        xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * W_SCALE, device=device, w_max=W_SCALE, seed=1,
-                                                            mapping=mapping), plasticity=rule)
+        if case == "non_canonical":
+            card = ni.devices.load_device(device)
+            g_minus = np.full(w0.shape, card.g_min + 0.1 * card.g_range)
+            bar = ni.Crossbar(g_minus + w0 * card.g_range, g_minus, device=device, seed=1,
+                              gain=W_SCALE / (card.v_read * card.g_range))
+        else:
+            bar = ni.Crossbar.from_weights(w0 * W_SCALE, device=device, w_max=W_SCALE, seed=1, mapping=mapping)
+        xb = net.connect(src, pop, bar, plasticity=rule)
         mon = net.monitor_spikes(pop)
         energy = net.monitor_energy()
         net.run(0.2 * second, progress=False)
-        assert xb._learns_weight_only() == (device == "ideal")
+        assert xb._learns_weight_only() == (device == "ideal" and case != "non_canonical")
         net.run(0.3 * second, progress=False)
         other = "minus" if mapping == "differential" else "reference"
         results.append(dict(steps=mon.steps.copy(), idx=mon.indices.copy(), w=xb.weights(),
@@ -221,6 +229,8 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
     assert ideal["plus"].sum() > 10 * N_IN * N  # learning wrote
     if case == "two_sided":
         assert ideal["minus"].sum() > 100
+    if case == "non_canonical":
+        np.testing.assert_array_equal(ideal["w"], general["w"])
     np.testing.assert_allclose(ideal["w"], general["w"], rtol=1e-12, atol=1e-12 * W_SCALE)
     np.testing.assert_allclose(ideal["g"], general["g"], rtol=1e-12, atol=1e-12 * general["g"].max())
     assert ideal["reads"] == pytest.approx(general["reads"], rel=1e-12)
@@ -246,3 +256,29 @@ def test_weight_only_crossbars_write_their_devices_at_least_every_sync_steps(mon
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
     assert results[0][2].sum() > 10 * N_IN * N
+
+
+def test_weight_only_and_device_learning_side_by_side_in_one_network():
+    """Two plastic crossbars from one source into two equal populations, one ideal (weight-only, from
+    the flat tables) and one exact but not formally ideal (device writes): one kernel runs both paths,
+    and they learn the same."""
+    rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.4, DT, seed=81)
+    w0 = np.random.default_rng(82).uniform(0.2, 0.8, (N_IN, N))
+    almost = ni.devices.replace("ideal", endurance={"cycles_mean": 1e15})
+    net = ni.Network(dt=DT, seed=1)
+    src = net.add(ni.SpikeSource(N_IN, indices=in_idx, times=in_times))
+    xbs, mons = [], []
+    for device in (almost, "ideal"):
+        pop = net.add(ni.LIFPopulation(N, **LIF))
+        xbs.append(net.connect(src, pop, ni.Crossbar.from_weights(w0 * W_SCALE, device=device, w_max=W_SCALE, seed=1),
+                               plasticity=rule))
+        mons.append(net.monitor_spikes(pop))
+    net.run(0.4 * second, progress=False)
+    assert [xb._learns_weight_only() for xb in xbs] == [False, True]
+    assert len(mons[0]) > 100
+    np.testing.assert_array_equal(mons[0].steps, mons[1].steps)
+    np.testing.assert_array_equal(mons[0].indices, mons[1].indices)
+    np.testing.assert_allclose(xbs[1].weights(), xbs[0].weights(), rtol=1e-12, atol=1e-12 * W_SCALE)
+    np.testing.assert_array_equal(xbs[1].pulse_counts(), xbs[0].pulse_counts())
+    assert not np.array_equal(xbs[1].weights(), w0 * W_SCALE)

@@ -102,7 +102,7 @@ def _decay(trace, a, flush_below):
         trace[i] = x if abs(x) >= flush_below else 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def decay_traces(rules, off, f):
     """One step of every plastic crossbar's traces (weight-only or not): decay, and zero below the flush
     threshold (:mod:`neuroimc.learning`)."""
@@ -114,21 +114,21 @@ def decay_traces(rules, off, f):
         _decay(f[o[O_POST2]:o[O_POST2] + o[O_N_POST2]], rule[P_DECAY_POST2], rule[P_FLUSH_POST])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def start(step0, consts, off, f, n):
     """A chunk begins at ``step0``: every row's pre trace is known at ``step0 - 1``; the logs are empty."""
     for p in range(off.shape[0]):
         if consts[p, C_LAZY] == 0.0:
             continue
         o = off[p]
-        n_pre = o[O_N_PRE]
-        f[o[O_TRACE]:o[O_TRACE] + n_pre] = f[o[O_PRE]:o[O_PRE] + n_pre]
-        n[o[O_STEP]:o[O_STEP] + n_pre] = step0 - 1
-        n[o[O_CURSOR]:o[O_CURSOR] + n_pre] = 0
+        for i in range(o[O_N_PRE]):  # loops, not slice assignments: those take a second each to compile
+            f[o[O_TRACE] + i] = f[o[O_PRE] + i]
+            n[o[O_STEP] + i] = step0 - 1
+            n[o[O_CURSOR] + i] = 0
         n[o[O_LOG_LEN]] = 0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def finish(xb_w0, w, e_row, xb_e0, rules, consts, off, f, n, c):
     """A chunk ends: every weight-only crossbar applies its whole log, so that between chunks every weight
     is up to date."""
@@ -151,7 +151,7 @@ def _step_trace(f, fast, slow, k, inc, nearest):
             f[slow + k] += inc
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def pre_spike(p, i, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Pre spike on row ``i`` (after its read): step the pre traces, then every synapse of the row takes
     ``factor * post[j]``, and the row remembers its pre trace at ``step``."""
@@ -196,7 +196,7 @@ def _depress(i, w, post, factor, soft, lo, hi, k, writes, two_sided, reference):
     return de
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Post spike of column ``j``: log the potentiation (``factor * pre[i]`` for every row ``i``), then step
     the post traces."""
@@ -214,33 +214,26 @@ def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     _step_trace(f, o[O_POST], slow, j, rule[P_A_POST], rule[P_NEAREST] != 0.0)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
-    """Apply to row ``i`` the logged potentiations it has not seen, in order."""
-    o = off[p]
-    n_log = n[o[O_LOG_LEN]]
-    first = n[o[O_CURSOR] + i]
-    if first >= n_log:
-        return
-    n[o[O_CURSOR] + i] = n_log
-    if f[o[O_TRACE] + i] == 0.0:
-        return
-    cs = consts[p]
-    de = _catch_up_row(i, first, n_log, w[w0:w0 + o[O_N_PRE] * o[O_N_POST]], rules[p], cs, o, f, n, c)
-    e_row[e0 + i] += cs[C_E_SCALE] / cs[C_SCALE] * de
-
-
 @njit(cache=True, error_model="numpy")
-def _catch_up_row(i, first, last, w, rule, cs, o, f, n, c):
-    """:func:`catch_up` of row ``i`` (log entries ``first`` to ``last``) in weights ``w``; returns the change
-    of the row's summed conductance (amperes of jump).
+def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
+    """Apply to row ``i`` the logged potentiations it has not seen, in order.
 
     The row is out of cache and the entries hit it at random: it is first summed in order (which
     brings it in, and gives the change of read energy), and the writes are counted in a scratch
     row that stays in L1, then added to the counts in order.
     """
+    o = off[p]
+    last = n[o[O_LOG_LEN]]
+    first = n[o[O_CURSOR] + i]
+    if first >= last:
+        return
+    n[o[O_CURSOR] + i] = last
+    x = f[o[O_TRACE] + i]
+    if x == 0.0:
+        return
+    rule, cs = rules[p], consts[p]
     m = o[O_N_POST]
-    row = w[i * m:(i + 1) * m]
+    row = w[w0 + i * m:w0 + (i + 1) * m]
     reference = cs[C_REFERENCE] != 0.0
     k = cs[C_SCALE] * cs[C_SPAN]
     soft, lo, hi = rule[P_SOFT] != 0.0, rule[P_W_MIN] * k, rule[P_W_MAX] * k
@@ -252,7 +245,7 @@ def _catch_up_row(i, first, last, w, rule, cs, o, f, n, c):
     log_post = n[o[O_LOG_POST] + first:o[O_LOG_POST] + last]
     log_factor = f[o[O_FACTOR] + first:o[O_FACTOR] + last]
     before = _row_sum(row, reference)
-    x, s = f[o[O_TRACE] + i], n[o[O_STEP] + i]
+    s = n[o[O_STEP] + i]
     for e in range(log_step.size):
         while s < log_step[e]:  # the trace's decay, step by step, as decay_traces does it
             x *= decay
@@ -278,7 +271,7 @@ def _catch_up_row(i, first, last, w, rule, cs, o, f, n, c):
     if two_sided:
         a += o[O_N_PRE] * m
         _add_counts(c[a:a + m], sm)
-    return _row_sum(row, reference) - before
+    e_row[e0 + i] += cs[C_E_SCALE] / cs[C_SCALE] * (_row_sum(row, reference) - before)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "nsz"})
@@ -308,5 +301,5 @@ def flush(p, w, w0, e_row, e0, rules, consts, off, f, n, c):
     o = off[p]
     for i in range(o[O_N_PRE]):
         catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c)
-    n[o[O_CURSOR]:o[O_CURSOR] + o[O_N_PRE]] = 0
+        n[o[O_CURSOR] + i] = 0
     n[o[O_LOG_LEN]] = 0

@@ -153,13 +153,14 @@ def _convert(synapses, I):
 
 
 @njit(cache=True, error_model="numpy")
-def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, analog, learning, learn):
+def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, analog, learning, eager, learn):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
 
     ``learn`` False freezes plasticity and threshold adaptation.  ``learning`` is ``None`` for a
-    network without plastic crossbars, ``analog`` for one whose crossbars have neither read noise
-    nor an ADC: numba then prunes the branches they guard before typing, and that code (most of
-    the compile time) is not compiled.
+    network without plastic crossbars, ``eager`` for one whose plastic crossbars all learn
+    weight-only (:mod:`kernels.deferred`), ``analog`` for one whose crossbars have neither read
+    noise nor an ADC: numba then prunes the branches they guard before typing, and that code (most
+    of the compile time) is not compiled.
 
     Returns early (fewer steps) only when the spike buffer could not hold one
     more step of spikes; the caller drains it and calls again.
@@ -194,12 +195,11 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     if learning is not None:
         if any_plastic:
             deferred.start(step0, consts, lz_off, lz_f, lz_n)
+    done = n_steps
     for s in range(n_steps):
         if spk_count[0] + n_nodes > spk_node.size:
-            if learning is not None:
-                if any_plastic:
-                    deferred.finish(xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
-            return s
+            done = s
+            break
         t = step0 + s
 
         # 1. start: state monitors
@@ -285,7 +285,10 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                 if learning is not None:
                     if any_plastic and xb_plastic[x] >= 0:
                         pl = xb_plastic[x]
-                        if consts[pl, C_LAZY] != 0.0:
+                        if eager is None:  # (repeated below: numba prunes on the argument alone)
+                            deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                               lz_off, lz_f, lz_n, lz_c)
+                        elif consts[pl, C_LAZY] != 0.0:
                             deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                lz_off, lz_f, lz_n, lz_c)
                         else:
@@ -306,7 +309,10 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                     for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
                         x = grp_pin[e]
                         pl = xb_plastic[x]
-                        if consts[pl, C_LAZY] != 0.0:
+                        if eager is None:
+                            deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                                lz_off, lz_f, lz_n, lz_c)
+                        elif consts[pl, C_LAZY] != 0.0:
                             deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                 lz_off, lz_f, lz_n, lz_c)
                         else:
@@ -329,4 +335,4 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     if learning is not None:
         if any_plastic:
             deferred.finish(xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
-    return n_steps
+    return done
