@@ -27,6 +27,7 @@ from . import _checks
 from .devices import load_device, nl_to_a
 from .kernels import device as K
 from .kernels.crossbar import program_verify, pulse_devices, readout_all, refresh_readout, write_all_exact
+from .kernels import deferred as K_deferred
 from .kernels import entry as K_entry
 from .kernels import plasticity as K_plastic
 from .kernels.random import new_stream
@@ -708,7 +709,10 @@ class Crossbar:
             raise ValueError("normalize_columns needs a learning crossbar: connect it with plasticity=... first")
         net = self.pre._network
         factors = np.ones(self._shape[1])
-        sums = self._column_sums()
+        # weight-only crossbars scale their weights and leave the devices to catch up (kernels.deferred)
+        weight_only = self._learns_weight_only()
+        unit = self.v_read * self.gain * self.device.g_range * (1.0 if self.mapping == "differential" else 0.5)
+        sums = self._w_eff.sum(axis=0, dtype=np.float64) / unit if weight_only else self._column_sums()
         scalable = sums > 0.0
         factors[scalable] = total / sums[scalable]
         factors[np.abs(factors - 1.0) <= rtol] = 1.0
@@ -718,7 +722,13 @@ class Crossbar:
             per_window = max(dev.pulse.n_pulses_ltp, dev.pulse.n_pulses_ltd)
             largest = np.abs(self.programmed_weights()).max(axis=0)
             factors[largest * np.abs(factors - 1.0) * per_window < 0.5] = 1.0
-        if np.any(factors != 1.0):
+        if weight_only and np.any(factors != 1.0):
+            rule = self.plasticity
+            K_deferred.scale_columns(self._w_eff.reshape(self._shape), self._writes, factors, rule.w_min * unit,
+                                     rule.w_max * unit, self.mapping == "reference", self._e_row,
+                                     self.v_read * self.device.read.t_read / self.gain)
+            self._stale = True
+        elif np.any(factors != 1.0):
             cached = getattr(self, "_scaling", None)
             if cached is None or cached[0] is not net or cached[1] != net.dt:
                 from .network import plastic_entry

@@ -256,7 +256,7 @@ class DeviceModel:
     def v_read(self):
         return self.read.v_read
 
-    @property
+    @functools.cached_property  # a frozen card never changes; building the comparison card is slow (0.2 ms)
     def is_ideal(self):
         """True when nothing is non-ideal: exact writes, no noise, drift, retention loss, wear or faults."""
         ideal = DeviceModel(self.name, conductance=Conductance(self.g_min, self.g_max),

@@ -282,3 +282,32 @@ def test_weight_only_and_device_learning_side_by_side_in_one_network():
     np.testing.assert_allclose(xbs[1].weights(), xbs[0].weights(), rtol=1e-12, atol=1e-12 * W_SCALE)
     np.testing.assert_array_equal(xbs[1].pulse_counts(), xbs[0].pulse_counts())
     assert not np.array_equal(xbs[1].weights(), w0 * W_SCALE)
+
+
+def test_synaptic_scaling_of_weight_only_crossbars_equals_the_device_path():
+    """normalize_columns on a weight-only crossbar scales the weights and counts the writes without
+    touching the devices (kernels.deferred.scale_columns): factors, weights, write counts and read
+    energy must equal those of the general device path on an exact card, also after more learning."""
+    rule = ni.STDP(a_pre=0.01, a_post=-0.0105, w_max=0.9)
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.4, DT, seed=91)
+    w0 = np.random.default_rng(92).uniform(0.2, 0.8, (N_IN, N))
+    w0[:, 0], w0[:5, 0] = 0.3, 0.85  # column 0 scales up, its five large weights into the bound
+    almost = ni.devices.replace("ideal", endurance={"cycles_mean": 1e15})
+    results = []
+    for device in ("ideal", almost):
+        net, src, pop, xb = build_neuroimc(rule, w0, in_idx, in_times, device=device)
+        energy = net.monitor_energy()
+        f1 = xb.normalize_columns(N_IN * 0.6)
+        np.testing.assert_allclose(xb.weights()[:5, 0], 0.9 * W_SCALE, rtol=1e-12)  # clipped at the rule's w_max
+        net.run(0.2 * second, progress=False)
+        f2 = xb.normalize_columns(N_IN * 0.5)
+        net.run(0.2 * second, progress=False)
+        assert xb._learns_weight_only() == (device == "ideal")
+        results.append((f1, f2, xb.weights(), xb.pulse_counts(), energy.report().breakdown["synapse_reads"]))
+    (f1, f2, w, p, e), (g1, g2, v, q, d) = results
+    assert np.all(f1 != 1.0) and np.all(f2 != 1.0)
+    np.testing.assert_allclose(f1, g1, rtol=1e-12)
+    np.testing.assert_allclose(f2, g2, rtol=1e-12)
+    np.testing.assert_allclose(w, v, rtol=1e-12, atol=1e-12 * W_SCALE)
+    np.testing.assert_array_equal(p, q)
+    assert e == pytest.approx(d, rel=1e-12)

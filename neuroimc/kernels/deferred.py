@@ -303,3 +303,31 @@ def flush(p, w, w0, e_row, e0, rules, consts, off, f, n, c):
         catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c)
         n[o[O_CURSOR] + i] = 0
     n[o[O_LOG_LEN]] = 0
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "nsz"})
+def scale_columns(w, writes, factors, lo, hi, reference, e_row, e_per_amp):
+    """Synaptic scaling of a weight-only crossbar: column ``j`` of the current jumps ``w`` (``(n_pre, n_post)``)
+    becomes ``factors[j] * w`` within ``[lo, hi]`` (amperes), the writes counted in ``writes`` and each row's
+    read energy changed by ``e_per_amp`` joules per ampere of summed jump (row by row: it vectorises)."""
+    n_pre, m = w.shape
+    two_sided = writes.shape[0] == 2
+    for i in range(n_pre):
+        row = w[i]
+        wp = writes[0, i * m:(i + 1) * m]
+        wm = writes[1, i * m:(i + 1) * m] if two_sided else wp
+        de = 0.0
+        for j in range(m):
+            wo = row[j]
+            wn = min(max(wo * factors[j], lo), hi)
+            row[j] = wn if factors[j] != 1.0 else wo
+            wn = row[j]
+            if reference:
+                wp[j] += wn != wo
+                de += wn - wo
+            else:
+                wp[j] += max(wn, 0.0) != max(wo, 0.0)
+                if two_sided:
+                    wm[j] += min(wn, 0.0) != min(wo, 0.0)
+                de += abs(wn) - abs(wo)
+        e_row[i] += e_per_amp * de
