@@ -188,10 +188,13 @@ def test_ctrl_c_stops_a_dask_sweep_closes_its_cluster_and_a_restart_resumes(tmp_
                 sys.exit(130)
     """)
     (tmp_path / "run.py").write_text(script)
+    def finished():  # an atomic write's temporary file (.tmp-*) is not a result, even if complete
+        return [f for f in cache.glob("*.json") if not f.name.startswith(".tmp-")]
+
     proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py")])
     try:
         deadline = time.monotonic() + 120
-        while len(list(cache.glob("*.json"))) < 4:
+        while len(finished()) < 4:
             assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not get going"
             time.sleep(0.02)
         workers = psutil.Process(proc.pid).children(recursive=True)
@@ -203,7 +206,7 @@ def test_ctrl_c_stops_a_dask_sweep_closes_its_cluster_and_a_restart_resumes(tmp_
             proc.wait()
     gone, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, f"worker processes left running: {alive}"
-    files = list(cache.glob("*.json"))
+    files = finished()
     assert 4 <= len(files) < 40
 
     sys.path.insert(0, str(tmp_path))

@@ -78,7 +78,7 @@ def _refresh_pair(sk, sm, pk, pm, card, t, span, per_window, rng):
 def _learn_ideal(line, mode, factor, rule, pre, post, g, count, lo, span, scale, e_scale, n_pre, n_post, reference,
                  w, w0, e_row, e0):
     """``_learn`` for ideal devices (exact writes; no noise, drift, wear, faults or IR drop) whose pairs are
-    not canonical, and for synaptic scaling; canonical ideal pairs learn weight-only (:mod:`kernels.deferred`).
+    not canonical; canonical ideal pairs learn and scale weight-only (:mod:`kernels.deferred`).
 
     Knowing that no device can fail, be offset or age, it skips the status, offsets and read-out
     of :func:`_learn_line`: about twice as fast.  ``tests/test_stdp.py`` checks that both paths learn
