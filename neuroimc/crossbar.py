@@ -672,8 +672,12 @@ class Crossbar:
         g, offset = self._state[0], self._state[1]
         read = g + offset if offset.size > 1 else g
         second = read[n:].reshape(self._shape) if self.mapping == "differential" else read[n:, None]
-        span = self.device.g_range * (1.0 if self.mapping == "differential" else 0.5)
-        return (read[:n].reshape(self._shape) - second) / span
+        return (read[:n].reshape(self._shape) - second) / self._span
+
+    @property
+    def _span(self):
+        """Conductance of one unit of normalised weight: the window, or half of it against a mid-window reference."""
+        return self.device.g_range * (1.0 if self.mapping == "differential" else 0.5)
 
     def _column_sums(self):
         """Column sums of :meth:`programmed_weights`, without building the matrix."""
@@ -690,7 +694,7 @@ class Crossbar:
         else:
             ref = g[n:] + (offset[n:] if offset.size > 1 else 0.0)
             sums -= ref.sum()
-        return sums / (self.device.g_range * (1.0 if self.mapping == "differential" else 0.5))
+        return sums / self._span
 
     def normalize_columns(self, total, rtol=1e-9):
         """Synaptic scaling (Diehl & Cook 2015): scale each column's weights so they sum to ``total``.
@@ -711,7 +715,7 @@ class Crossbar:
         factors = np.ones(self._shape[1])
         # weight-only crossbars scale their weights and leave the devices to catch up (kernels.deferred)
         weight_only = self._learns_weight_only()
-        unit = self.v_read * self.gain * self.device.g_range * (1.0 if self.mapping == "differential" else 0.5)
+        unit = self.v_read * self.gain * self._span  # amperes of jump per unit of normalised weight
         sums = self._w_eff.sum(axis=0, dtype=np.float64) / unit if weight_only else self._column_sums()
         scalable = sums > 0.0
         factors[scalable] = total / sums[scalable]

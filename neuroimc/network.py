@@ -41,7 +41,7 @@ def plastic_entry(xb, x, dt, rule=None, consts=None):
     consts = np.zeros(K_entry.N_CONSTS) if consts is None else consts
     consts[K_entry.C_SCALE] = xb.v_read * xb.gain
     consts[K_entry.C_E_SCALE] = xb.v_read**2 * dev.read.t_read
-    consts[K_entry.C_SPAN] = dev.g_range * (1.0 if xb.mapping == "differential" else 0.5)
+    consts[K_entry.C_SPAN] = xb._span
     consts[K_entry.C_AGE] = xb._age
     consts[K_entry.C_P_LTP] = dev.pulse.n_pulses_ltp
     consts[K_entry.C_P_LTD] = dev.pulse.n_pulses_ltd
@@ -49,7 +49,6 @@ def plastic_entry(xb, x, dt, rule=None, consts=None):
     consts[K_entry.C_N_PRE], consts[K_entry.C_N_POST] = xb.shape
     consts[K_entry.C_DT] = dt
     consts[K_entry.C_SIMPLE] = xb._simple()
-    consts[K_entry.C_LAZY] = xb._learns_weight_only()
     return (np.int64(x), rule, xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2, xb._state, xb._params,
             xb._scalars, xb._ir_factor, consts)
 

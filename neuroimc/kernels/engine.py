@@ -285,15 +285,12 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                 if learning is not None:
                     if any_plastic and xb_plastic[x] >= 0:
                         pl = xb_plastic[x]
-                        if eager is None:  # (repeated below: numba prunes on the argument alone)
-                            deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
-                                               lz_off, lz_f, lz_n, lz_c)
-                        elif consts[pl, C_LAZY] != 0.0:
-                            deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
-                                               lz_off, lz_f, lz_n, lz_c)
-                        else:
+                        if eager is not None and consts[pl, C_LAZY] == 0.0:  # pruned when eager is None
                             on_pre(entries[pl], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
                                    xb_rng[x], devices)
+                        else:
+                            deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                               lz_off, lz_f, lz_n, lz_c)
         if analog is not None:
             if any_noise:
                 _read_noise(synapses, I)
@@ -309,15 +306,12 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                     for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
                         x = grp_pin[e]
                         pl = xb_plastic[x]
-                        if eager is None:
-                            deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
-                                                lz_off, lz_f, lz_n, lz_c)
-                        elif consts[pl, C_LAZY] != 0.0:
-                            deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
-                                                lz_off, lz_f, lz_n, lz_c)
-                        else:
+                        if eager is not None and consts[pl, C_LAZY] == 0.0:
                             on_post(entries[pl], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
                                     xb_rng[x], devices)
+                        else:
+                            deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                                lz_off, lz_f, lz_n, lz_c)
 
         # 5. resets, then spike monitors
         c = spk_count[0]

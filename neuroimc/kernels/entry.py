@@ -21,5 +21,5 @@ C_N_PRE = 7
 C_N_POST = 8
 C_DT = 9
 C_SIMPLE = 10  # 1: ideal devices, take the scalar-only path
-C_LAZY = 11  # 1: ideal devices in canonical pairs, learning weight-only (kernels.deferred)
+C_LAZY = 11  # 1: ideal devices in canonical pairs, learning weight-only (kernels.deferred); set by each run
 N_CONSTS = 12

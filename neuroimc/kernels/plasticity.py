@@ -41,8 +41,10 @@ def _pulse_count(dw, per_window, stochastic, rng):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _new_weight(w_old, dw, mode, soft, w_min, w_max):
-    """The rule's new weight: ``dw`` (trace x factor) applied additively or soft-bounded; scaling multiplies."""
+def new_weight(w_old, dw, mode, soft, w_min, w_max):
+    """The rule's new weight: ``dw`` (trace x factor) applied additively or soft-bounded; scaling multiplies.
+
+    Any unit of weight will do if ``w_min``, ``w_max`` and an additive ``dw`` are in it."""
     if mode == SCALE_COLUMN:
         w = w_old * dw
     elif soft:
@@ -104,7 +106,7 @@ def _ideal_write(gp, gm, dw, mode, soft, w_min, w_max, lo, span, reference):
     ``(new gp, new gm, writes of gp, writes of gm)``.  Scalars only: array arguments would be
     reference-counted on every synapse."""
     w_old = (gp - gm) / span
-    w_new = _new_weight(w_old, dw, mode, soft, w_min, w_max)
+    w_new = new_weight(w_old, dw, mode, soft, w_min, w_max)
     if w_new == w_old:
         return gp, gm, 0, 0
     if reference:  # the row's reference device is never written
@@ -223,7 +225,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
         ok_ = offset[k] if has_off else 0.0
         om_ = offset[partner] if has_off else 0.0
         w_old = ((gk + ok_) - (gm_ + om_)) / span  # the programmed weight (no drift, noise or IR drop)
-        w_new = _new_weight(w_old, trace * factor, mode, soft, w_min, w_max)
+        w_new = new_weight(w_old, trace * factor, mode, soft, w_min, w_max)
         if w_new == w_old:
             continue
         if not exact:  # pulses: a change that rounds to none writes nothing
