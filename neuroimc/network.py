@@ -289,34 +289,45 @@ class Network:
         eager = None if all(consts[K_entry.C_LAZY] for _, consts in pk["plastic_consts"]) else True
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
-        n_rec = pk["st_node"].size
         done = 0
+        log_open = False  # weight-only crossbars keep their potentiation log open from chunk to chunk
         with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar:
-            while done < n_steps:
-                chunk = min(self.chunk_steps, n_steps - done, self._steps_to_next_refresh())
-                st_buf = np.empty((chunk, n_rec))
-                record = pk["record_head"] + (pk["st_var"], pk["st_node"], st_buf)
-                pk["spk_count"][0] = 0
-                ran = engine.run_chunk(
-                    self._step, chunk, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"], record,
-                    pk["analog"], pk["learning"], eager, self._learning,
-                )
-                self._hand_over(st_buf[:ran], ran)
-                if ran < chunk:  # spike buffer was full: make room and go on
-                    self._grow_spike_buffer()
-                self._step += ran
-                done += ran
-                bar.update(ran)
-                if self._learning:  # the devices of weight-only crossbars now lag their weights
-                    for xb, consts in pk["plastic_consts"]:
-                        xb._stale = xb._stale or consts[K_entry.C_LAZY] != 0.0
-                    self._unsynced += ran
-                    if self._unsynced >= self.sync_steps:
-                        for xb, _ in pk["plastic_consts"]:
-                            if xb._stale:
-                                xb._sync_devices()
-                        self._unsynced = 0
+            try:
+                while done < n_steps:
+                    chunk = min(self.chunk_steps, n_steps - done, self._steps_to_next_refresh())
+                    # closed when the run ends or the devices are synced: then Python looks at the weights
+                    close = done + chunk >= n_steps or self._unsynced + chunk >= self.sync_steps
+                    ran = self._run_chunk(chunk, close, eager)
+                    log_open = self._learning and not close
+                    if ran < chunk:  # spike buffer was full: make room and go on
+                        self._grow_spike_buffer()
+                    self._step += ran
+                    done += ran
+                    bar.update(ran)
+                    if self._learning:  # the devices of weight-only crossbars now lag their weights
+                        for xb, consts in pk["plastic_consts"]:
+                            xb._stale = xb._stale or consts[K_entry.C_LAZY] != 0.0
+                        self._unsynced += ran
+                        if self._unsynced >= self.sync_steps:
+                            for xb, _ in pk["plastic_consts"]:
+                                if xb._stale:
+                                    xb._sync_devices()
+                            self._unsynced = 0
+            finally:
+                if log_open:  # interrupted (Ctrl-C between chunks): bring the weights up to date all the same
+                    self._run_chunk(0, True, eager)
         return self
+
+    def _run_chunk(self, steps, close, eager):
+        """Run the compiled loop for ``steps`` steps and hand the recordings over; the steps it ran."""
+        pk = self._packed
+        st_buf = np.empty((steps, pk["st_node"].size))
+        record = pk["record_head"] + (pk["st_var"], pk["st_node"], st_buf)
+        pk["spk_count"][0] = 0
+        ran = engine.run_chunk(self._step, steps, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"],
+                               record, pk["analog"], pk["learning"], eager, self._learning, close)
+        self._hand_over(st_buf[:ran], ran)
+        return ran
 
     def _steps_to_next_refresh(self):
         """Steps until the first crossbar whose devices age (drift, retention) must be re-read.

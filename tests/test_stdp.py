@@ -258,6 +258,40 @@ def test_weight_only_crossbars_write_their_devices_at_least_every_sync_steps(mon
     assert results[0][2].sum() > 10 * N_IN * N
 
 
+def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_date(monkeypatch):
+    """Weight-only crossbars keep their potentiation log open from chunk to chunk of a run. A run
+    interrupted between chunks (Ctrl-C) still applies it: the weights and write counts equal those of
+    a run that stopped at the same step."""
+    rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.3, DT, seed=91)
+    w0 = np.random.default_rng(92).uniform(0.2, 0.8, (N_IN, N))
+    results = []
+    for interrupt in (True, False):
+        net, src, pop, xb = build_neuroimc(rule, w0, in_idx, in_times)
+        net.chunk_steps = 400
+        if interrupt:
+            calls = []
+            refresh = ni.Network._steps_to_next_refresh
+
+            def interrupting(self):  # asked before each chunk: the fourth is never run
+                calls.append(1)
+                if len(calls) == 4:
+                    raise KeyboardInterrupt
+                return refresh(self)
+
+            monkeypatch.setattr(ni.Network, "_steps_to_next_refresh", interrupting)
+            with pytest.raises(KeyboardInterrupt):
+                net.run(0.3 * second, progress=False)
+            monkeypatch.undo()
+        else:
+            net.run(1200 * DT, progress=False)
+        assert net._step == 1200
+        results.append((xb.weights(), xb.pulse_counts(), xb._read_energy.copy()))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(results[0][0], w0 * W_SCALE)
+
+
 def test_weight_only_and_device_learning_side_by_side_in_one_network():
     """Two plastic crossbars from one source into two equal populations, one ideal (weight-only, from
     the flat tables) and one exact but not formally ideal (device writes): one kernel runs both paths,

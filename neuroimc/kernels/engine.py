@@ -153,10 +153,11 @@ def _convert(synapses, I):
 
 
 @njit(cache=True, error_model="numpy")
-def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, analog, learning, eager, learn):
+def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, analog, learning, eager, learn, close):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
 
-    ``learn`` False freezes plasticity and threshold adaptation.  ``learning`` is ``None`` for a
+    ``learn`` False freezes plasticity and threshold adaptation; ``close`` brings every weight up to
+    date at the end (the logs of :mod:`kernels.deferred` stay open otherwise).  ``learning`` is ``None`` for a
     network without plastic crossbars, ``eager`` for one whose plastic crossbars all learn
     weight-only (:mod:`kernels.deferred`), ``analog`` for one whose crossbars have neither read
     noise nor an ADC: numba then prunes the branches they guard before typing, and that code (most
@@ -328,5 +329,5 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
         spk_count[0] = c
     if learning is not None:
         if any_plastic:
-            deferred.finish(xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
+            deferred.finish(close, xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
     return done
