@@ -30,7 +30,7 @@ from .kernels.crossbar import program_verify, pulse_devices, readout_all, refres
 from .kernels import deferred as K_deferred
 from .kernels import entry as K_entry
 from .kernels import plasticity as K_plastic
-from .kernels.random import new_stream
+from .kernels.random import new_stream, stream_key
 from .periphery import ADC
 
 _MODELS = {"exact": K.EXACT, "linear": K.LINEAR, "neurosim": K.NEUROSIM, "soft_bounds": K.SOFT_BOUNDS}
@@ -117,7 +117,8 @@ class Crossbar:
         self._reads = np.zeros(1, np.int64)
         self._read_energy = np.zeros(1)
         self._conversions = np.zeros(1, np.int64)
-        self._rng = np.zeros(4, np.uint64)
+        # the chip's random stream (read noise, Python-side programming), then the key of learning's write noise
+        self._rng = np.zeros(5, np.uint64)
         self._age = 0.0  # device time minus network time: how long the chip rested before t = 0
         self._t_device = 0.0
         self._next_refresh = 0.0
@@ -268,7 +269,7 @@ class Crossbar:
         t_prog = np.zeros(n_dev if timed else 1)
         self._state = (g, offset, t_prog, np.zeros(n_dev, np.int64), status)
         self._scalars = self._scalar_array()
-        self._rng = new_stream(kernel)
+        self._rng = np.append(new_stream(kernel), stream_key(kernel))
         self._deploy(rng)
 
     def _pulse_branch(self, g_lo, g_hi, nl, n_pulses, nl_sigma, rng, up):
@@ -474,6 +475,12 @@ class Crossbar:
         if self._writes.shape[0] == 1:
             return bool(np.all(g[n:] == lo))
         return bool(np.all(np.minimum(g[:n], g[n:]) == lo))
+
+    def _defers_potentiation(self):
+        """Whether the kernels may log this crossbar's potentiation and replay it row by row on the devices
+        (:mod:`kernels.deferred`): not for ideal devices (they learn weight-only or on the scalar-only
+        path), nor for ageing ones, whose read-out is refreshed between chunks while the log is open."""
+        return not self._simple() and not self._time_dependent
 
     def _sync_devices(self):
         """Write the weights learned weight-only to the devices: conductances of the pairs that changed,

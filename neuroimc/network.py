@@ -284,9 +284,11 @@ class Network:
         pk = self._packed
         for xb, consts in pk["plastic_consts"]:  # a crossbar may have rested (wait) or been written since packing
             consts[K_entry.C_AGE] = xb._age
-            consts[K_entry.C_LAZY] = xb._learns_weight_only()
-        # None: every plastic crossbar learns weight-only, and the kernel is compiled without the eager path
-        eager = None if all(consts[K_entry.C_LAZY] for _, consts in pk["plastic_consts"]) else True
+            consts[K_entry.C_LAZY] = (K_entry.WEIGHT_ONLY if xb._learns_weight_only() else
+                                      K_entry.DEVICES if xb._defers_potentiation() else K_entry.EAGER)
+        # None: every plastic crossbar learns weight-only, and the kernel is compiled without the device path
+        eager = None if all(consts[K_entry.C_LAZY] == K_entry.WEIGHT_ONLY for _, consts in pk["plastic_consts"]) \
+            else True
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         done = 0
@@ -306,7 +308,7 @@ class Network:
                     bar.update(ran)
                     if self._learning:  # the devices of weight-only crossbars now lag their weights
                         for xb, consts in pk["plastic_consts"]:
-                            xb._stale = xb._stale or consts[K_entry.C_LAZY] != 0.0
+                            xb._stale = xb._stale or consts[K_entry.C_LAZY] == K_entry.WEIGHT_ONLY
                         self._unsynced += ran
                         if self._unsynced >= self.sync_steps:
                             for xb, _ in pk["plastic_consts"]:
@@ -533,7 +535,7 @@ class Network:
         reads, _ = flat("_reads", np.int64)
         energy, _ = flat("_read_energy")
         conv, _ = flat("_conversions", np.int64)
-        rng = np.array([xb._rng for xb in xbs], np.uint64).reshape(len(xbs), 4)
+        rng = np.array([xb._rng for xb in xbs], np.uint64).reshape(len(xbs), 5)
         for x, xb in enumerate(xbs):
             xb._rng = rng[x]
         lsb = np.zeros(len(xbs))

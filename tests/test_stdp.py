@@ -237,6 +237,54 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
     assert not np.array_equal(ideal["w"], w0 * W_SCALE)
 
 
+@pytest.mark.parametrize("case", ["rram", "stochastic", "reference", "two_sided", "triplet", "short_log"])
+def test_logged_potentiation_on_devices_equals_the_column_walks(case, monkeypatch):
+    """Crossbars that write their devices log each post spike's potentiation and replay it row by
+    row before the row's next read (kernels.deferred, DEVICES); the column walks at each post spike
+    are the reference. The RRAM card has every non-ideality on (write noise, faults, endurance, read
+    noise), and every update draws its noise from its own keyed stream, so both orders must give the
+    same spikes, conductances, pulse counts, failures and read energy bit for bit, over chunk ends,
+    runs and (short_log) a log that fills mid-chunk."""
+    rule, mapping, w_lo = ni.STDP(a_pre=0.02, a_post=-0.021), "differential", 0.2
+    if case == "stochastic":
+        rule = ni.STDP(a_pre=0.02, a_post=-0.021, pulses="stochastic")
+    elif case == "reference":
+        mapping = "reference"
+    elif case == "two_sided":
+        rule, w_lo = ni.STDP(a_pre=0.02, a_post=-0.021, w_min=-0.5), -0.3
+    elif case == "triplet":
+        rule = ni.TripletSTDP(w_max=1.0)
+    elif case == "short_log":
+        monkeypatch.setattr(ni.kernels.deferred, "LOG_MIN", 8)
+        monkeypatch.setattr(ni.kernels.deferred, "LOG_PER_NEURON", 0)
+    card = ni.devices.replace("rram_hfox", endurance={"cycles_mean": 300.0, "cycles_log_sigma": 0.5})
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.5, DT, seed=63)
+    w0 = np.random.default_rng(64).uniform(w_lo, 0.8, (N_IN, N))
+    results = []
+    for logged in (True, False):
+        monkeypatch.setattr(ni.Crossbar, "_defers_potentiation", lambda self, logged=logged: logged)
+        net = ni.Network(dt=DT, seed=3)
+        net.chunk_steps = 700
+        src = net.add(ni.SpikeSource(N_IN, indices=in_idx, times=in_times))
+        pop = net.add(ni.LIFPopulation(N, **LIF))
+        xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * W_SCALE, device=card, w_max=W_SCALE, mapping=mapping),
+                         plasticity=rule)
+        mon = net.monitor_spikes(pop)
+        energy = net.monitor_energy()
+        net.run(0.2 * second, progress=False)
+        net.run(0.3 * second, progress=False)
+        mode = net._packed["plastic_consts"][0][1][ni.kernels.entry.C_LAZY]
+        assert mode == (ni.kernels.entry.DEVICES if logged else ni.kernels.entry.EAGER)
+        results.append(dict(steps=mon.steps.copy(), idx=mon.indices.copy(), w=xb.weights(),
+                            g=np.concatenate([a.ravel() for a in xb.conductances()]), pulses=xb.pulse_counts(),
+                            failed=xb.failed(), reads=energy.report().breakdown["synapse_reads"]))
+    logged, walked = results
+    assert len(walked["steps"]) > 100
+    for key in logged:
+        np.testing.assert_array_equal(logged[key], walked[key], err_msg=key)
+    assert walked["failed"].any() and walked["pulses"].sum() > 10 * N_IN * N
+
+
 def test_weight_only_crossbars_write_their_devices_at_least_every_sync_steps(monkeypatch):
     """Write counts of weight-only learning are int32 until written to the devices: a long run writes them
     every ``Network.sync_steps`` steps by itself, and that changes nothing the run computes."""

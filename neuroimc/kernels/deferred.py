@@ -1,4 +1,7 @@
-"""Weight-only STDP on ideal crossbars, with potentiation deferred to each row's next read.
+"""Potentiation deferred to each row's next read; weight-only STDP on ideal crossbars.
+
+Crossbars that write their devices use the same log, replayed on the devices (see the end of
+this module).
 
 An ideal device is its conductance, and a synapse of ideal devices is its weight: after any
 write the pair is ``G+ = G_min + max(w, 0) span``, ``G- = G_min + max(-w, 0) span`` (or
@@ -35,8 +38,9 @@ from numba import njit
 from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, P_DECAY_PRE, P_DECAY_PRE2, P_DEP_PAIR,
                         P_DEP_TRIPLET, P_FLUSH_POST, P_FLUSH_PRE, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT, P_W_MAX,
                         P_W_MIN)
-from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, N_CONSTS
-from .plasticity import DEPRESS_ROW, POTENTIATE_COLUMN, SCALE_COLUMN, new_weight
+from .device import EXACT, S_MODEL
+from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, DEVICES, N_CONSTS, WEIGHT_ONLY
+from .plasticity import DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, new_weight
 
 LOG_MIN = 1 << 14  # log entries at least, and per post neuron: a full log makes every row catch up
 LOG_PER_NEURON = 64
@@ -130,7 +134,7 @@ def finish(close, xb_w0, w, e_row, xb_e0, rules, consts, off, f, n, c):
     if not close:
         return
     for p in range(off.shape[0]):
-        if consts[p, C_LAZY] != 0.0 and n[off[p, O_OPEN]] != 0:
+        if consts[p, C_LAZY] == WEIGHT_ONLY and n[off[p, O_OPEN]] != 0:
             x = off[p, O_XB]
             flush(p, w, xb_w0[x], e_row, xb_e0[x], rules, consts, off, f, n, c)
             n[off[p, O_OPEN]] = 0
@@ -206,7 +210,7 @@ def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     slow = o[O_POST2] if o[O_N_POST2] else -1
     factor = rule[P_POT_PAIR] + (rule[P_POT_TRIPLET] * f[slow + j] if slow >= 0 else 0.0)
     m = n[o[O_LOG_LEN]]
-    if m == o[O_CAP]:
+    if m == o[O_CAP]:  # (crossbars that write devices have emptied it before: log_full)
         flush(p, w, w0, e_row, e0, rules, consts, off, f, n, c)
         m = 0
     n[o[O_LOG_STEP] + m] = step
@@ -334,3 +338,71 @@ def scale_columns(w, writes, factors, lo, hi, reference, e_row, e_per_amp):
                     wm[j] += min(wn, 0.0) != min(wo, 0.0)
                 de += abs(wn) - abs(wo)
         e_row[i] += e_per_amp * de
+
+
+# ---------------------------------------------------------------- crossbars that write their devices
+# Their potentiation is logged like that of weight-only crossbars (post_spike) and replayed row by
+# row, on the devices (plasticity._learn_line, REPLAY_ROW), where the column walk took one cache
+# line per device read or written.  Depression stays a row walk (plasticity.on_pre), after which
+# the row's pre trace is rebased.  Every update draws its write noise from a stream of its own
+# (random.keyed_state), so the devices end the same whichever row replays first: bit for bit the
+# column walks' result.
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def rebase(p, i, step, off, f, n):
+    """Row ``i`` spiked at ``step`` (its pre traces already stepped): replays start from its trace now."""
+    o = off[p]
+    f[o[O_TRACE] + i] = f[o[O_PRE] + i]
+    n[o[O_STEP] + i] = step
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def log_full(p, off, n):
+    o = off[p]
+    return n[o[O_LOG_LEN]] == o[O_CAP]
+
+
+@njit(cache=True, error_model="numpy")
+def catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
+    """Row ``i`` of a crossbar that writes its devices applies the logged potentiations it has not seen."""
+    o = off[p]
+    last = n[o[O_LOG_LEN]]
+    first = n[o[O_CURSOR] + i]
+    if first >= last:
+        return
+    n[o[O_CURSOR] + i] = last
+    x = f[o[O_TRACE] + i]
+    if x == 0.0:
+        return
+    rule = rules[p]
+    log = (n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last], n[o[O_LOG_POST] + first:o[O_LOG_POST] + last],
+           f[o[O_FACTOR] + first:o[O_FACTOR] + last], x, n[o[O_STEP] + i], rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
+    s = n[o[O_STEP] + i]
+    if entry[8][S_MODEL] == EXACT:  # a literal flag: each copy keeps only the code its case runs
+        x, s = _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log)
+    else:
+        x, s = _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, False, log)
+    f[o[O_TRACE] + i], n[o[O_STEP] + i] = x, s
+
+
+@njit(cache=True, error_model="numpy")
+def flush_devices(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
+    """Every row of crossbar ``p`` (which writes its devices) applies the whole log, which is then emptied."""
+    o = off[p]
+    for i in range(o[O_N_PRE]):
+        catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
+        n[o[O_CURSOR] + i] = 0
+    n[o[O_LOG_LEN]] = 0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def finish_devices(close, entries, xb_w0, w, sd, xb_sd0, e_row, xb_e0, xb_rng, rules, consts, off, f, n):
+    """:func:`finish` for the crossbars that write their devices."""
+    if not close:
+        return
+    for p in range(off.shape[0]):
+        if consts[p, C_LAZY] == DEVICES and n[off[p, O_OPEN]] != 0:
+            x = off[p, O_XB]
+            flush_devices(entries[p], p, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x], xb_rng[x], rules, off, f, n)
+            n[off[p, O_OPEN]] = 0

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from . import deferred
-from .entry import C_LAZY
+from .entry import C_LAZY, DEVICES, EAGER, WEIGHT_ONLY
 from .plasticity import on_post, on_pre
 from .random import geometric_failures, next_u64, normal, splitmix_fill, uniform
 
@@ -277,18 +277,25 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
             grp_spikes[g] += 1
             for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
                 x = grp_xb[e]
-                if learning is not None:  # a weight-only row catches up before it is read
-                    if any_plastic and xb_plastic[x] >= 0 and consts[xb_plastic[x], C_LAZY] != 0.0:
-                        deferred.catch_up(xb_plastic[x], node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x], rules,
-                                          consts, lz_off, lz_f, lz_n, lz_c)
+                if learning is not None:  # a row catches up with logged potentiation before it is read
+                    if any_plastic and xb_plastic[x] >= 0:
+                        pl = xb_plastic[x]
+                        if consts[pl, C_LAZY] == WEIGHT_ONLY:
+                            deferred.catch_up(pl, node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                              lz_off, lz_f, lz_n, lz_c)
+                        elif eager is not None and consts[pl, C_LAZY] == DEVICES:
+                            deferred.catch_up_devices(entries[pl], pl, node - xb_pre0[x], w, xb_w0[x], sd, xb_sd0[x],
+                                                      e_row, xb_e0[x], xb_rng[x], rules, lz_off, lz_f, lz_n)
                 _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
                           xb_nz0, nz, xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, I)
                 if learning is not None:
                     if any_plastic and xb_plastic[x] >= 0:
                         pl = xb_plastic[x]
-                        if eager is not None and consts[pl, C_LAZY] == 0.0:  # pruned when eager is None
+                        if eager is not None and consts[pl, C_LAZY] != WEIGHT_ONLY:  # pruned when eager is None
                             on_pre(entries[pl], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
                                    xb_rng[x], devices)
+                            if consts[pl, C_LAZY] == DEVICES:
+                                deferred.rebase(pl, node - xb_pre0[x], t, lz_off, lz_f, lz_n)
                         else:
                             deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                lz_off, lz_f, lz_n, lz_c)
@@ -307,10 +314,14 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                     for e in range(grp_pin_ptr[g], grp_pin_ptr[g + 1]):
                         x = grp_pin[e]
                         pl = xb_plastic[x]
-                        if eager is not None and consts[pl, C_LAZY] == 0.0:
+                        if eager is not None and consts[pl, C_LAZY] == EAGER:
                             on_post(entries[pl], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
                                     xb_rng[x], devices)
                         else:
+                            if eager is not None and consts[pl, C_LAZY] == DEVICES and deferred.log_full(pl, lz_off,
+                                                                                                         lz_n):
+                                deferred.flush_devices(entries[pl], pl, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
+                                                       xb_rng[x], rules, lz_off, lz_f, lz_n)
                             deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                 lz_off, lz_f, lz_n, lz_c)
 
@@ -330,4 +341,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     if learning is not None:
         if any_plastic:
             deferred.finish(close, xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
+            if eager is not None:
+                deferred.finish_devices(close, entries, xb_w0, w, sd, xb_sd0, e_row, xb_e0, xb_rng, rules, consts,
+                                        lz_off, lz_f, lz_n)
     return done

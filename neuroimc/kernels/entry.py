@@ -21,5 +21,10 @@ C_N_PRE = 7
 C_N_POST = 8
 C_DT = 9
 C_SIMPLE = 10  # 1: ideal devices, take the scalar-only path
-C_LAZY = 11  # 1: ideal devices in canonical pairs, learning weight-only (kernels.deferred); set by each run
+C_LAZY = 11  # how potentiation is done, set by each run: EAGER, WEIGHT_ONLY or DEVICES (kernels.deferred)
 N_CONSTS = 12
+
+# values of C_LAZY
+EAGER = 0.0  # column walks at each post spike
+WEIGHT_ONLY = 1.0  # ideal devices in canonical pairs: weights only, potentiation logged
+DEVICES = 2.0  # devices written, potentiation logged and replayed row by row

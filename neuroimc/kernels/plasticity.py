@@ -2,7 +2,9 @@
 
 Each plastic crossbar is one tuple, laid out as :mod:`kernels.entry` describes.  Ideal
 crossbars in canonical pairs learn weight-only (:mod:`kernels.deferred`, which also steps every
-crossbar's traces); the others write their devices on every change, here.
+crossbar's traces); the others write their devices on every change, here: depression along the
+row at each pre spike, potentiation replayed along the row from the log of :mod:`kernels.deferred`
+(or, for ageing devices, down the column at each post spike).
 """
 import numpy as np
 from numba import njit
@@ -12,16 +14,17 @@ from ..learning import (P_A_POST, P_A_PRE, P_DEP_PAIR, P_DEP_TRIPLET, P_NEAREST,
 from .device import EXACT, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
 from .entry import (C_AGE, C_DT, C_E_SCALE, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP, C_REFERENCE, C_SCALE, C_SIMPLE,
                     C_SPAN)
-from .random import load, store, uniform_state
+from .random import keyed_state, uniform_state
 
 
 # what a call of _learn does to its line
 DEPRESS_ROW = np.int64(0)  # a pre spike: row i, dw = factor * post[j]
 POTENTIATE_COLUMN = np.int64(1)  # a post spike: column j, dw = factor * pre[i]
 SCALE_COLUMN = np.int64(2)  # synaptic scaling: column j, w -> factor * w
+REPLAY_ROW = np.int64(3)  # row i applies logged potentiations (kernels.deferred), each as POTENTIATE_COLUMN would
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _pulse_count(dw, per_window, stochastic, rng):
     """Whole pulses for a weight change ``dw`` (``per_window`` pulses sweep one unit): ``(n, rng)``.
 
@@ -172,13 +175,20 @@ def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
 
 
 @njit(cache=True, error_model="numpy")
-def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact):
-    """:func:`_learn` for exact writes or pulses (``exact``).
+def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact, log=None):
+    """:func:`_learn` for exact writes or pulses (``exact``); returns ``(x, s)`` (see below).
 
     Per synapse, the loop loads the two devices' states and parameters into numbers, runs the
-    device physics on them (scalar functions of :mod:`kernels.device`) and stores them back; the
-    random stream lives in locals for the whole line.  Per synapse, arrays are touched only here:
-    a call with array arguments would reference-count each of them.
+    device physics on them (scalar functions of :mod:`kernels.device`) and stores them back.  Per
+    synapse, arrays are touched only here: a call with array arguments would reference-count each
+    of them.  Each update draws its noise from its own stream, seeded by the synapse, the step and
+    kind of the update and the pair's writes so far: the same whichever update is computed first.
+
+    ``REPLAY_ROW``: row ``line`` applies the log entries ``log = (steps, posts, factors, x, s,
+    decay, flush_below)`` in order, as the post spikes of column ``posts[e]`` at ``steps[e]`` would
+    have, the row's pre trace ``x`` at step ``s`` decayed as :func:`kernels.deferred.catch_up` does;
+    returns the trace and its step after the last entry.  Replays are compiled as copies of their own
+    (``log`` is not ``None``): one loop for both ran 10-20 % slower.
     """
     x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts = entry
     g, offset, t_prog, count, status = state
@@ -208,11 +218,30 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
                 k_dn[d] if e_kdn else p0[6], lin_dn[d] if e_ldn else p0[7], limit[d] if e_lim else p0[8],
                 nu[d] if e_nu else p0[9])
 
-    r = load(rng)
-    along_column = mode != DEPRESS_ROW
-    length = n_pre if along_column else n_post
+    key = rng[4]  # the write noise of each update comes from its own stream (random.keyed_state)
+    r = keyed_state(key, 0, 0, 0)
+    along_column = mode == POTENTIATE_COLUMN or mode == SCALE_COLUMN
+    if log is None:
+        length = n_pre if along_column else n_post
+        x_log, s_log = 0.0, step
+    else:
+        log_step, log_post, log_factor, x_log, s_log, decay, flush_below = log
+        length = log_step.size
+    update, f_q, t_q = mode, factor, t
     for q in range(length):
-        if along_column:
+        if log is not None:
+            while s_log < log_step[q]:  # the pre trace's decay, step by step, as decay_traces does it
+                x_log *= decay
+                s_log += 1
+                if abs(x_log) < flush_below:
+                    x_log = 0.0
+                    break
+            if x_log == 0.0:  # flushed: no later entry changes the row
+                break
+            i, j, trace = line, log_post[q], x_log
+            update, f_q, step = POTENTIATE_COLUMN, log_factor[q], log_step[q]
+            t_q = step * consts[C_DT] + consts[C_AGE]
+        elif along_column:
             i, j = q, line
             trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
         else:
@@ -225,39 +254,46 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
         ok_ = offset[k] if has_off else 0.0
         om_ = offset[partner] if has_off else 0.0
         w_old = ((gk + ok_) - (gm_ + om_)) / span  # the programmed weight (no drift, noise or IR drop)
-        w_new = new_weight(w_old, trace * factor, mode, soft, w_min, w_max)
+        w_new = new_weight(w_old, trace * f_q, update, soft, w_min, w_max)
         if w_new == w_old:
             continue
+        seeded = exact or not stochastic
+        if not seeded:
+            r = keyed_state(key, k, 3 * step + update, count[k] + count[partner])
         if not exact:  # pulses: a change that rounds to none writes nothing
             dw = w_new - w_old
             bidirectional = dw > 0.0 or not set_only or reference
             up = dw > 0.0 or not bidirectional
+            if not stochastic and abs(dw) * (p_ltd if bidirectional and not up else p_ltp) < 0.5:
+                continue  # rounds to no pulse (and draws nothing)
             n_pulses, r = _pulse_count(dw, p_ltd if bidirectional and not up else p_ltp, stochastic, r)
             if n_pulses == 0:
                 continue
+        if seeded:
+            r = keyed_state(key, k, 3 * step + update, count[k] + count[partner])
         sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
         sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner], np.int64(status[partner]))
         pk, pm = params_of(k), params_of(partner)
-        gp0 = readout(gk + ok_, t - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
-        gm0 = 0.0 if reference else readout(gm_ + om_, t - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
+        gp0 = readout(gk + ok_, t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
+        gm0 = 0.0 if reference else readout(gm_ + om_, t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
                                             ret_beta, t0)
         if exact:
             if reference:
-                sk, r = write(sk, gm_ + w_new * span, pk, card, t, r)
+                sk, r = write(sk, gm_ + w_new * span, pk, card, t_q, r)
             else:
                 tp = pk[0] + max(w_new, 0.0) * span
                 tm = pm[0] + max(-w_new, 0.0) * span
                 if tp != gk:
-                    sk, r = write(sk, tp, pk, card, t, r)
+                    sk, r = write(sk, tp, pk, card, t_q, r)
                 if tm != gm_:
-                    sm, r = write(sm, tm, pm, card, t, r)
+                    sm, r = write(sm, tm, pm, card, t_q, r)
         else:
             if bidirectional:
-                sk, r = pulses(sk, n_pulses, up, pk, card, t, r)
+                sk, r = pulses(sk, n_pulses, up, pk, card, t_q, r)
             else:  # unidirectional devices depress a synapse by SETting its negative device
-                sm, r = pulses(sm, n_pulses, True, pm, card, t, r)
+                sm, r = pulses(sm, n_pulses, True, pm, card, t_q, r)
             if set_only and not reference:
-                sk, sm, r = _refresh_pair(sk, sm, pk, pm, card, t, span, p_ltp, r)
+                sk, sm, r = _refresh_pair(sk, sm, pk, pm, card, t_q, span, p_ltp, r)
         g[k], count[k], status[k] = sk[0], sk[3], sk[4]
         if has_off:
             offset[k] = sk[1]
@@ -270,21 +306,21 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             if timed:
                 t_prog[partner] = sm[2]
         # the engine's caches for this synapse
-        gp = readout(sk[0] + sk[1], t - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
-        gm = readout(sm[0] + sm[1], t - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau, ret_beta, t0)
+        gp = readout(sk[0] + sk[1], t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
+        gm = readout(sm[0] + sm[1], t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau, ret_beta, t0)
         fp = ir[k] if has_ir else 1.0
         fm = ir[partner] if has_ir else 1.0
         w[w0 + k] = scale * (gp * fp - gm * fm)
         if with_sd:
-            sp = noise_std(gp, t - sk[2], noise_model, noise_sigma, g_range, g_max, t_read) * fp
+            sp = noise_std(gp, t_q - sk[2], noise_model, noise_sigma, g_range, g_max, t_read) * fp
             if reference:
                 sd[sd0 + k] = scale * sp
             else:
-                sm_std = noise_std(gm, t - sm[2], noise_model, noise_sigma, g_range, g_max, t_read) * fm
+                sm_std = noise_std(gm, t_q - sm[2], noise_model, noise_sigma, g_range, g_max, t_read) * fm
                 sd[sd0 + k] = scale * np.sqrt(sp * sp + sm_std * sm_std)
         own = gp if reference else gp + gm  # the reference device is not written
         e_row[e0 + i] += e_scale * (own - gp0 - gm0)
-    store(rng, r)
+    return x_log, s_log
 
 
 @njit(cache=True, error_model="numpy", inline="always")

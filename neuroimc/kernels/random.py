@@ -144,6 +144,32 @@ def splitmix_fill(key, out, mask):
         out[j] = (h ^ (h >> _31)) & mask
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _mix(h):
+    h = (h ^ (h >> _30)) * _MIX1
+    h = (h ^ (h >> _27)) * _MIX2
+    return h ^ (h >> _31)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def keyed_state(key, a, b, c):
+    """A tuple state (see :func:`next_state`) that is a function of ``key`` and the integers ``a``, ``b``,
+    ``c`` alone: its four words are SplitMix64 outputs of their hash.
+
+    A stream per event instead of one per object: a crossbar's learning seeds one per synapse update
+    from (synapse, step and kind of the update, writes so far), so that the noise a device receives
+    does not depend on the order in which updates of different synapses are computed.
+    """
+    h = _mix(_mix(_mix(key + np.uint64(a) * _GOLDEN) + np.uint64(b) * _GOLDEN) + np.uint64(c) * _GOLDEN)
+    return (_mix(h + _GOLDEN), _mix(h + np.uint64(2) * _GOLDEN), _mix(h + np.uint64(3) * _GOLDEN),
+            _mix(h + np.uint64(4) * _GOLDEN))
+
+
+def stream_key(seed_sequence):
+    """A ``uint64`` key for :func:`keyed_state`, from a SeedSequence (independent of :func:`new_stream`'s)."""
+    return seed_sequence.spawn(1)[0].generate_state(1, dtype=np.uint64)[0]
+
+
 @njit(cache=True, error_model="numpy")
 def next_u64(s):
     """Advance stream ``s`` in place and return the next 64-bit output."""
