@@ -40,7 +40,7 @@ from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, 
                         P_W_MIN)
 from .device import EXACT, S_MODEL
 from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, DEVICES, N_CONSTS, WEIGHT_ONLY
-from .plasticity import DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, new_weight
+from .plasticity import DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, decay_to, new_weight
 
 LOG_MIN = 1 << 14  # log entries at least, and per post neuron: a full log makes every row catch up
 LOG_PER_NEURON = 64
@@ -220,6 +220,16 @@ def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     _step_trace(f, o[O_POST], slow, j, rule[P_A_POST], rule[P_NEAREST] != 0.0)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _take_unseen(o, i, f, n):
+    """Row ``i``'s log entries not yet applied, ``first`` to ``last``, now marked applied, and its pre trace."""
+    last = n[o[O_LOG_LEN]]
+    first = n[o[O_CURSOR] + i]
+    if first < last:
+        n[o[O_CURSOR] + i] = last
+    return first, last, f[o[O_TRACE] + i]
+
+
 @njit(cache=True, error_model="numpy")
 def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Apply to row ``i`` the logged potentiations it has not seen, in order.
@@ -229,13 +239,8 @@ def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     row that stays in L1, then added to the counts in order.
     """
     o = off[p]
-    last = n[o[O_LOG_LEN]]
-    first = n[o[O_CURSOR] + i]
-    if first >= last:
-        return
-    n[o[O_CURSOR] + i] = last
-    x = f[o[O_TRACE] + i]
-    if x == 0.0:
+    first, last, x = _take_unseen(o, i, f, n)
+    if first >= last or x == 0.0:  # nothing to apply, or a pre trace that changes nothing
         return
     rule, cs = rules[p], consts[p]
     m = o[O_N_POST]
@@ -254,12 +259,7 @@ def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     before = _row_sum(row, reference)
     s = n[o[O_STEP] + i]
     for e in range(log_step.size):
-        while s < log_step[e]:  # the trace's decay, step by step, as decay_traces does it
-            x *= decay
-            s += 1
-            if abs(x) < flush_below:
-                x = 0.0
-                break
+        x, s = decay_to(x, s, log_step[e], decay, flush_below)
         if x == 0.0:  # flushed: no later entry changes the row
             break
         j = log_post[e]
@@ -367,13 +367,8 @@ def log_full(p, off, n):
 def catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
     """Row ``i`` of a crossbar that writes its devices applies the logged potentiations it has not seen."""
     o = off[p]
-    last = n[o[O_LOG_LEN]]
-    first = n[o[O_CURSOR] + i]
-    if first >= last:
-        return
-    n[o[O_CURSOR] + i] = last
-    x = f[o[O_TRACE] + i]
-    if x == 0.0:
+    first, last, x = _take_unseen(o, i, f, n)
+    if first >= last or x == 0.0:  # nothing to apply, or a pre trace that changes nothing
         return
     rule = rules[p]
     log = (n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last], n[o[O_LOG_POST] + first:o[O_LOG_POST] + last],

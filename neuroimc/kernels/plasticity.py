@@ -57,6 +57,18 @@ def new_weight(w_old, dw, mode, soft, w_min, w_max):
     return min(max(w, w_min), w_max)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def decay_to(x, s, target, decay, flush_below):
+    """A pre trace ``x`` at step ``s`` decayed to step ``target`` (``(x, target)``) by the multiplications and
+    flushes of :func:`kernels.deferred.decay_traces`, bit for bit; ``(0.0, step)`` once it is flushed."""
+    while s < target:
+        x *= decay
+        s += 1
+        if abs(x) < flush_below:
+            return 0.0, s
+    return x, s
+
+
 @njit(cache=True, error_model="numpy")
 def _refresh_pair(sk, sm, pk, pm, card, t, span, per_window, rng):
     """A unidirectional pair past 90 % of a window: RESET both, SET the held weight back on one device.
@@ -230,12 +242,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     update, f_q, t_q = mode, factor, t
     for q in range(length):
         if log is not None:
-            while s_log < log_step[q]:  # the pre trace's decay, step by step, as decay_traces does it
-                x_log *= decay
-                s_log += 1
-                if abs(x_log) < flush_below:
-                    x_log = 0.0
-                    break
+            x_log, s_log = decay_to(x_log, s_log, log_step[q], decay, flush_below)
             if x_log == 0.0:  # flushed: no later entry changes the row
                 break
             i, j, trace = line, log_post[q], x_log
