@@ -292,7 +292,7 @@ class Network:
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         done = 0
-        log_open = False  # weight-only crossbars keep their potentiation log open from chunk to chunk
+        log_open = False  # plastic crossbars keep their potentiation log open from chunk to chunk
         with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar:
             try:
                 while done < n_steps:

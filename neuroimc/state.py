@@ -28,7 +28,7 @@ from ._io import atomic_open
 from .crossbar import Crossbar
 from .devices import _SECTIONS, DeviceModel
 from .inputs import PoissonSource, SpikeSource
-from .kernels.random import new_stream
+from .kernels.random import stream_key
 from .learning import RULES
 from .neurons import LIFPopulation
 from .periphery import ADC
@@ -180,7 +180,7 @@ def _crossbar(c, a):
                  "_conversions"):
         setattr(xb, attr, a[c[attr]].copy())
     if xb._rng.size == 4:  # saved before learning had its own key: derive one from the stream
-        xb._rng = np.append(xb._rng, new_stream(np.random.SeedSequence([int(v) for v in xb._rng]))[0])
+        xb._rng = np.append(xb._rng, stream_key(np.random.SeedSequence([int(v) for v in xb._rng])))
     xb._w_eff = a[c["_w_eff"]].copy()
     xb._shape = xb._w_eff.shape
     xb._n_devices = xb._state[0].size

@@ -372,8 +372,8 @@ def catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f,
         return
     rule = rules[p]
     log = (n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last], n[o[O_LOG_POST] + first:o[O_LOG_POST] + last],
-           f[o[O_FACTOR] + first:o[O_FACTOR] + last], x, n[o[O_STEP] + i], rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
-    s = n[o[O_STEP] + i]
+           f[o[O_FACTOR] + first:o[O_FACTOR] + last], x, rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
+    s = n[o[O_STEP] + i]  # the step of the trace x
     if entry[8][S_MODEL] == EXACT:  # a literal flag: each copy keeps only the code its case runs
         x, s = _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log)
     else:

@@ -196,9 +196,9 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     of them.  Each update draws its noise from its own stream, seeded by the synapse, the step and
     kind of the update and the pair's writes so far: the same whichever update is computed first.
 
-    ``REPLAY_ROW``: row ``line`` applies the log entries ``log = (steps, posts, factors, x, s,
-    decay, flush_below)`` in order, as the post spikes of column ``posts[e]`` at ``steps[e]`` would
-    have, the row's pre trace ``x`` at step ``s`` decayed as :func:`kernels.deferred.catch_up` does;
+    ``REPLAY_ROW``: row ``line`` applies the log entries ``log = (steps, posts, factors, x, decay,
+    flush_below)`` in order, as the post spikes of column ``posts[e]`` at ``steps[e]`` would have,
+    the row's pre trace ``x`` at step ``step`` decayed as :func:`kernels.deferred.catch_up` does;
     returns the trace and its step after the last entry.  Replays are compiled as copies of their own
     (``log`` is not ``None``): one loop for both ran 10-20 % slower.
     """
@@ -233,11 +233,11 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     key = rng[4]  # the write noise of each update comes from its own stream (random.keyed_state)
     r = keyed_state(key, 0, 0, 0)
     along_column = mode == POTENTIATE_COLUMN or mode == SCALE_COLUMN
+    x_log, s_log = 0.0, step
     if log is None:
         length = n_pre if along_column else n_post
-        x_log, s_log = 0.0, step
     else:
-        log_step, log_post, log_factor, x_log, s_log, decay, flush_below = log
+        log_step, log_post, log_factor, x_log, decay, flush_below = log
         length = log_step.size
     update, f_q, t_q = mode, factor, t
     for q in range(length):
