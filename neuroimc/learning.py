@@ -24,7 +24,10 @@ endurance — so the weight the network then reads is what the devices became.
 Potentiation SETs the positive device of the pair; depression RESETs it, or
 for unidirectional (``set_only``, PCM) devices SETs the negative one, and a pair
 whose device climbs past 90 % of its window is refreshed (both RESET, the
-weight re-programmed by SET pulses), every pulse counted.
+weight re-programmed by SET pulses), every pulse counted.  A pair that a stuck
+device holds outside ``[w_min, w_max]`` is not clipped back: an update moves it
+no further than it asks, and never against it (the circuit pulses by spike
+timing; it does not repair faults).
 
 :class:`TripletSTDP` (Pfister & Gerstner 2006) adds a slow trace on each side;
 the kernel runs both rules as one: a pre spike changes row ``i`` by

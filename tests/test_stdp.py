@@ -83,11 +83,17 @@ def test_stdp_matches_brian2_with_ideal_devices(rule):
     np.testing.assert_allclose(w, b2_w, rtol=1e-6, atol=1e-9)
 
 
-def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P):
-    """Independent replay of the rule on a linear, noiseless device: expected pulses and final weights."""
+def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P, w_minus=0.0, frozen=None):
+    """Independent replay of the rule on a linear, noiseless device: expected pulses and final weights.
+
+    The negative devices hold ``w_minus`` (in units of the window: stuck ones), and the positive
+    devices of ``frozen`` pairs are stuck (their pulses counted, without effect).  An update moves
+    a weight towards ``[w_min, w_max]`` no further than it asks, and never against it.
+    """
     decay_pre, decay_post = np.exp(-DT / rule.tau_pre), np.exp(-DT / rule.tau_post)
     x, y = np.zeros(w0.shape[0]), np.zeros(w0.shape[1])
     w = w0.copy()
+    frozen = np.zeros(w0.shape, bool) if frozen is None else frozen
     pulses = np.zeros(w0.shape, np.int64)
     pre_at = {t: [] for t in range(n_steps)}
     post_at = {t: [] for t in range(n_steps)}
@@ -96,10 +102,15 @@ def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P):
     for t, j in post_spikes:
         post_at[t].append(j)
 
-    def program(i, j, target):
+    def program(i, j, dw):
+        free = w[i, j] + dw
+        target = min(max(np.clip(free, rule.w_min, rule.w_max), min(free, w[i, j])), max(free, w[i, j]))
         n = int(np.floor(abs(target - w[i, j]) * P + 0.5))
         pulses[i, j] += n
-        w[i, j] = np.clip(w[i, j] + np.sign(target - w[i, j]) * n / P, 0.0, 1.0)
+        if not frozen[i, j]:
+            plus = np.clip(w[i, j] + np.broadcast_to(w_minus, w.shape)[i, j] + np.sign(target - w[i, j]) * n / P,
+                           0.0, 1.0)
+            w[i, j] = plus - np.broadcast_to(w_minus, w.shape)[i, j]
 
     for t in range(n_steps):
         x *= decay_pre
@@ -107,11 +118,11 @@ def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P):
         for i in pre_at[t]:
             x[i] += rule.a_pre
             for j in range(w.shape[1]):
-                program(i, j, np.clip(w[i, j] + y[j], rule.w_min, rule.w_max))
+                program(i, j, y[j])
         for j in post_at[t]:
             y[j] += rule.a_post
             for i in range(w.shape[0]):
-                program(i, j, np.clip(w[i, j] + x[i], rule.w_min, rule.w_max))
+                program(i, j, x[i])
     return pulses, w
 
 
@@ -138,6 +149,45 @@ def test_pulse_counts_equal_what_the_rule_asked_for():
     np.testing.assert_array_equal(xb.pulse_counts("plus") - deployed, expected)
     np.testing.assert_allclose(xb.weights() / (2 * W_SCALE), w_expected, atol=1e-9)
     assert np.all(xb.pulse_counts("minus") == 0)  # a bidirectional device learns on G+ alone
+
+
+def test_pairs_held_out_of_bounds_by_stuck_devices_are_not_pulled_back():
+    """A pair whose negative device is stuck high holds a weight below ``w_min``; one whose positive device is
+    stuck holds it wherever the fault put it.  Learning pulses them by spike timing alone: potentiation
+    SETs, depression RESETs, each by what the rule asks, never clipped back against it (the clip would
+    SET a pair below ``w_min`` at every depression).  Pulse counts and weights equal the independent replay."""
+    P = 50
+    dev = DeviceModel("lin", conductance=Conductance(0.0, 50e-6),
+                      pulse=PulseResponse("linear", n_pulses_ltp=P, n_pulses_ltd=P),
+                      faults=ni.devices.Faults(stuck_low_rate=0.15, stuck_high_rate=0.15))
+    rule = ni.STDP(tau_pre=20 * ms, tau_post=20 * ms, a_pre=0.05, a_post=-0.05)
+    n_in, duration = 40, 0.3 * second
+    in_idx, in_times = poisson_spike_trains(n_in, 30.0, duration, DT, seed=43)
+    w0 = np.random.default_rng(44).integers(10, 40, (n_in, N)) / P
+    net = ni.Network(dt=DT, seed=1)
+    src = net.add(ni.SpikeSource(n_in, indices=in_idx, times=in_times))
+    pop = net.add(ni.LIFPopulation(N, **LIF))
+    xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * 2 * W_SCALE, device=dev, w_max=2 * W_SCALE, seed=1),
+                     plasticity=rule)
+    status = xb.status().reshape(2, n_in, N)
+    low, high = ni.kernels.device.STUCK_LOW, ni.kernels.device.STUCK_HIGH
+    plus = np.where(status[0] == high, 1.0, np.where(status[0] == low, 0.0, w0))  # in units of the window
+    minus = np.where(status[1] == high, 1.0, 0.0)
+    window = dev.conductance.g_max - dev.conductance.g_min
+    np.testing.assert_allclose(xb.g_plus, dev.conductance.g_min + plus * window)
+    np.testing.assert_allclose(xb.g_minus, dev.conductance.g_min + minus * window)
+    below = (status[1] == ni.kernels.device.STUCK_HIGH) & (status[0] == 0)
+    assert below.sum() > 50 and np.all(plus[below] - minus[below] < 0)
+    deployed = xb.pulse_counts("plus").copy()
+    s_in, s_out = net.monitor_spikes(src), net.monitor_spikes(pop)
+    net.run(duration, progress=False)
+    assert len(s_out) > 50
+    expected, w_expected = replay_pulses(rule, plus - minus, zip(s_in.steps, s_in.indices),
+                                         zip(s_out.steps, s_out.indices), int(round(duration / DT)), P,
+                                         w_minus=minus, frozen=status[0] != 0)
+    np.testing.assert_array_equal(xb.pulse_counts("plus") - deployed, expected)
+    np.testing.assert_allclose(xb.weights() / (2 * W_SCALE), w_expected, atol=1e-9)
+    assert np.all(w_expected[below] > plus[below] - minus[below])  # potentiation raised them, by timing
 
 
 def test_learning_wears_devices_out_exactly_at_their_limits():
