@@ -49,8 +49,8 @@ LOG_PER_NEURON = 64
 
 # columns of ``off``: where a crossbar's arrays start in f, n and c, and its sizes
 (O_PRE, O_POST, O_PRE2, O_POST2, O_TRACE, O_FACTOR, O_STEP, O_CURSOR, O_LOG_STEP, O_LOG_POST, O_LOG_LEN, O_OPEN,
- O_WRITES, O_SCRATCH, O_REPLAY_X, O_REPLAY_ENERGY, O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_N_PRE,
- O_N_POST, O_N_PRE2, O_N_POST2, O_CAP, O_ROWS, O_XB) = range(26)
+ O_WRITES, O_SCRATCH, O_N_PRE, O_N_POST, O_N_PRE2, O_N_POST2, O_CAP, O_ROWS, O_XB, O_REPLAY_X, O_REPLAY_ENERGY,
+ O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER) = range(26)
 N_OFF = 26
 _TRACES = (("_pre_trace", O_PRE, O_N_PRE), ("_post_trace", O_POST, O_N_POST), ("_pre_trace2", O_PRE2, O_N_PRE2),
            ("_post_trace2", O_POST2, O_N_POST2))

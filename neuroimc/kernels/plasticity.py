@@ -45,11 +45,14 @@ def _pulse_count(dw, per_window, stochastic, rng):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _unclipped(w_old, dw, mode, soft, w_min, w_max):
+    # one assignment per case and a single return: with early returns the row loops no longer vectorise
     if mode == SCALE_COLUMN:
-        return w_old * dw
-    if soft:
-        return w_old + (dw * (w_max - w_old) if mode == POTENTIATE_COLUMN else dw * (w_old - w_min))
-    return w_old + dw
+        w = w_old * dw
+    elif soft:
+        w = w_old + (dw * (w_max - w_old) if mode == POTENTIATE_COLUMN else dw * (w_old - w_min))
+    else:
+        w = w_old + dw
+    return w
 
 
 @njit(cache=True, error_model="numpy", inline="always")
