@@ -77,8 +77,8 @@ def pack(crossbars, indices, dt):
                   (0, O_TRACE, n_pre), (0, O_FACTOR, o[O_CAP]), (1, O_STEP, n_pre), (1, O_CURSOR, n_pre),
                   (1, O_LOG_STEP, o[O_CAP]), (1, O_LOG_POST, o[O_CAP]), (1, O_LOG_LEN, 1), (1, O_OPEN, 1),
                   (2, O_WRITES, o[O_ROWS] * n_pre * n_post), (2, O_SCRATCH, o[O_ROWS] * n_post),
-                  (0, O_REPLAY_X, replay), (0, O_REPLAY_ENERGY, replay), (1, O_REPLAY_NEXT, replay), (1, O_REPLAY_HEAD, n_post if replay else 0),
-                  (1, O_REPLAY_ORDER, replay))
+                  (0, O_REPLAY_X, replay), (0, O_REPLAY_ENERGY, replay), (1, O_REPLAY_NEXT, replay),
+                  (1, O_REPLAY_HEAD, n_post if replay else 0), (1, O_REPLAY_ORDER, replay))
         for table, col, size in layout:
             o[col] = sizes[table]
             sizes[table] += size

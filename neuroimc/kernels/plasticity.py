@@ -45,7 +45,6 @@ def _pulse_count(dw, per_window, stochastic, rng):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _unclipped(w_old, dw, mode, soft, w_min, w_max):
-    # one assignment per case and a single return: with early returns the row loops no longer vectorise
     if mode == SCALE_COLUMN:
         w = w_old * dw
     elif soft:
