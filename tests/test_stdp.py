@@ -94,6 +94,7 @@ def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P, w_minus=0.0, fr
     x, y = np.zeros(w0.shape[0]), np.zeros(w0.shape[1])
     w = w0.copy()
     frozen = np.zeros(w0.shape, bool) if frozen is None else frozen
+    minus = np.broadcast_to(w_minus, w0.shape)
     pulses = np.zeros(w0.shape, np.int64)
     pre_at = {t: [] for t in range(n_steps)}
     post_at = {t: [] for t in range(n_steps)}
@@ -108,9 +109,7 @@ def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P, w_minus=0.0, fr
         n = int(np.floor(abs(target - w[i, j]) * P + 0.5))
         pulses[i, j] += n
         if not frozen[i, j]:
-            plus = np.clip(w[i, j] + np.broadcast_to(w_minus, w.shape)[i, j] + np.sign(target - w[i, j]) * n / P,
-                           0.0, 1.0)
-            w[i, j] = plus - np.broadcast_to(w_minus, w.shape)[i, j]
+            w[i, j] = np.clip(w[i, j] + minus[i, j] + np.sign(target - w[i, j]) * n / P, 0.0, 1.0) - minus[i, j]
 
     for t in range(n_steps):
         x *= decay_pre
@@ -176,7 +175,7 @@ def test_pairs_held_out_of_bounds_by_stuck_devices_are_not_pulled_back():
     window = dev.conductance.g_max - dev.conductance.g_min
     np.testing.assert_allclose(xb.g_plus, dev.conductance.g_min + plus * window)
     np.testing.assert_allclose(xb.g_minus, dev.conductance.g_min + minus * window)
-    below = (status[1] == ni.kernels.device.STUCK_HIGH) & (status[0] == 0)
+    below = (status[1] == high) & (status[0] == 0)
     assert below.sum() > 50 and np.all(plus[below] - minus[below] < 0)
     deployed = xb.pulse_counts("plus").copy()
     s_in, s_out = net.monitor_spikes(src), net.monitor_spikes(pop)
