@@ -286,14 +286,15 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
     assert not np.array_equal(ideal["w"], w0 * W_SCALE)
 
 
-@pytest.mark.parametrize("case", ["rram", "stochastic", "reference", "two_sided", "triplet", "short_log"])
+@pytest.mark.parametrize("case", ["rram", "stochastic", "reference", "two_sided", "triplet", "short_log",
+                                  "two_crossbars"])
 def test_logged_potentiation_on_devices_equals_the_column_walks(case, monkeypatch):
     """Crossbars that write their devices log each post spike's potentiation and replay it row by
     row before the row's next read (kernels.deferred, DEVICES); the column walks at each post spike
     are the reference. The RRAM card has every non-ideality on (write noise, faults, endurance, read
     noise), and every update draws its noise from its own keyed stream, so both orders must give the
     same spikes, conductances, pulse counts, failures and read energy bit for bit, over chunk ends,
-    runs and (short_log) a log that fills mid-chunk."""
+    runs, (short_log) a log that fills mid-chunk and (two_crossbars) a second, narrower plastic crossbar."""
     rule, mapping, w_lo = ni.STDP(a_pre=0.02, a_post=-0.021), "differential", 0.2
     if case == "stochastic":
         rule = ni.STDP(a_pre=0.02, a_post=-0.021, pulses="stochastic")
@@ -318,6 +319,11 @@ def test_logged_potentiation_on_devices_equals_the_column_walks(case, monkeypatc
         pop = net.add(ni.LIFPopulation(N, **LIF))
         xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * W_SCALE, device=card, w_max=W_SCALE, mapping=mapping),
                          plasticity=rule)
+        xbs = [xb]
+        if case == "two_crossbars":
+            narrow = net.add(ni.LIFPopulation(4, **LIF))
+            xbs.append(net.connect(src, narrow, ni.Crossbar.from_weights(w0[:, :4] * W_SCALE, device=card,
+                                                                         w_max=W_SCALE), plasticity=rule))
         mon = net.monitor_spikes(pop)
         energy = net.monitor_energy()
         net.run(0.2 * second, progress=False)
@@ -325,8 +331,9 @@ def test_logged_potentiation_on_devices_equals_the_column_walks(case, monkeypatc
         mode = net._packed["plastic_consts"][0][1][ni.kernels.entry.C_LAZY]
         assert mode == (ni.kernels.entry.DEVICES if logged else ni.kernels.entry.EAGER)
         results.append(dict(steps=mon.steps.copy(), idx=mon.indices.copy(), w=xb.weights(),
-                            g=np.concatenate([a.ravel() for a in xb.conductances()]), pulses=xb.pulse_counts(),
-                            failed=xb.failed(), reads=energy.report().breakdown["synapse_reads"]))
+                            g=np.concatenate([a.ravel() for b in xbs for a in b.conductances()]),
+                            pulses=xb.pulse_counts(), failed=xb.failed(),
+                            reads=energy.report().breakdown["synapse_reads"]))
     logged, walked = results
     assert len(walked["steps"]) > 100
     for key in logged:

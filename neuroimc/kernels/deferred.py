@@ -65,6 +65,7 @@ def pack(crossbars, indices, dt):
     """
     off = np.zeros((len(crossbars), N_OFF), np.int64)
     sizes = [0, 0, 0]  # of f, n, c
+    heads = []  # the replays' lists per column, all empty (-1) at rest
     for p, xb in enumerate(crossbars):
         n_pre, n_post = xb.shape
         o = off[p]
@@ -82,6 +83,7 @@ def pack(crossbars, indices, dt):
         for table, col, size in layout:
             o[col] = sizes[table]
             sizes[table] += size
+        heads.append((o[O_REPLAY_HEAD], n_post if replay else 0))
     f, n, c = np.zeros(sizes[0]), np.zeros(sizes[1], np.int64), np.zeros(sizes[2], np.int32)
     for p, xb in enumerate(crossbars):
         o = off[p]
@@ -92,8 +94,8 @@ def pack(crossbars, indices, dt):
         writes = c[o[O_WRITES]:o[O_WRITES] + xb._writes.size].reshape(xb._writes.shape)
         writes[...] = xb._writes
         xb._writes = writes
-        if not xb._simple():
-            n[o[O_REPLAY_HEAD]:o[O_REPLAY_HEAD] + n_post] = -1  # every column's list of entries empty
+    for start, size in heads:
+        n[start:start + size] = -1
     rules = np.array([xb.plasticity.table(dt) for xb in crossbars]).reshape(len(crossbars), N_RULE)
     return rules, np.zeros((len(crossbars), N_CONSTS)), f, n, c, off
 
