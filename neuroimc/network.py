@@ -5,6 +5,8 @@ contiguous arrays (each object's state becomes a view into them, so it stays
 inspectable and assignable) and advances time in chunks of many steps inside
 the compiled loop of :mod:`neuroimc.kernels.engine`.
 """
+import contextlib
+
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -13,8 +15,7 @@ from .crossbar import Crossbar
 from .energy import EnergyMonitor
 from .inputs import PoissonSource, SpikeSource
 from .learning import RULES
-from .kernels import engine
-from .kernels import deferred
+from .kernels import background, deferred, engine
 from .kernels import entry as K_entry
 from .kernels.device import normal_table
 from .kernels.random import new_stream
@@ -87,6 +88,10 @@ class Network:
         threshold.  Neuron state, traces and device state stay float64, except
         that ideal crossbars learn on their weights alone (kernels.deferred):
         their learned weights then carry float32 rounding.
+    threads : {1, 2}, optional
+        Threads a run may use.  With 2, while ideal plastic crossbars learn, a second thread applies
+        their logged potentiation in the background (:mod:`neuroimc.kernels.background`); the run
+        is the same bit for bit.  ``None`` (default): 2 where this process may use two cores or more.
 
     Example
     -------
@@ -100,9 +105,11 @@ class Network:
     #: at most two writes a step, and their counts are int32 until then (kernels.deferred)
     sync_steps = 2**30
 
-    def __init__(self, dt=0.1 * ms, seed=None, precision="float64"):
+    def __init__(self, dt=0.1 * ms, seed=None, precision="float64", threads=None):
         self.dt = _checks.positive("dt", dt)
         self.precision = _checks.choice("precision", precision, {"float64", "float32"})
+        self.threads = (min(2, background.usable_cores()) if threads is None else
+                        _checks.integer("threads", threads, low=1, high=2))
         if seed is not None:
             seed = _checks.integer("seed", seed, low=0)
         self._seeds = np.random.SeedSequence(seed)
@@ -293,7 +300,12 @@ class Network:
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         done = 0
         log_open = False  # plastic crossbars keep their potentiation log open from chunk to chunk
-        with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar:
+        helper = contextlib.nullcontext()
+        if self.threads > 1 and self._learning and any(consts[K_entry.C_LAZY] == K_entry.WEIGHT_ONLY
+                                                       for _, consts in pk["plastic_consts"]):
+            learning, synapses = pk["learning"], pk["synapses"]
+            helper = background.BackgroundCatchUp(learning[6], learning[5], synapses[7], synapses[6])
+        with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar, helper:
             try:
                 while done < n_steps:
                     chunk = min(self.chunk_steps, n_steps - done, self._steps_to_next_refresh())
@@ -627,7 +639,7 @@ class Network:
         pin = np.array([x for o in incoming for x in o], np.int64)
         # None when every plastic crossbar takes the ideal path: the kernel then leaves the device path out
         devices = None if all(e[10][K_entry.C_SIMPLE] for e in entries) else True
-        return (tuple(entries), xb_plastic, ptr, pin, devices, tables), consts_of
+        return (tuple(entries), xb_plastic, ptr, pin, devices, tables, background.control()), consts_of
 
     def _hand_over(self, st_buf, ran):
         """Give each monitor its part of what the kernel recorded in the last chunk."""

@@ -40,6 +40,7 @@ from numba import njit
 from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, P_DECAY_PRE, P_DECAY_PRE2, P_DEP_PAIR,
                         P_DEP_TRIPLET, P_FLUSH_POST, P_FLUSH_PRE, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT, P_W_MAX,
                         P_W_MIN)
+from .atomic import store_release
 from .device import EXACT, S_MODEL
 from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, DEVICES, N_CONSTS, WEIGHT_ONLY
 from .plasticity import DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, decay_to, new_weight
@@ -50,8 +51,9 @@ LOG_PER_NEURON = 64
 # columns of ``off``: where a crossbar's arrays start in f, n and c, and its sizes
 (O_PRE, O_POST, O_PRE2, O_POST2, O_TRACE, O_FACTOR, O_STEP, O_CURSOR, O_LOG_STEP, O_LOG_POST, O_LOG_LEN, O_OPEN,
  O_WRITES, O_SCRATCH, O_N_PRE, O_N_POST, O_N_PRE2, O_N_POST2, O_CAP, O_ROWS, O_XB, O_REPLAY_X, O_REPLAY_ENERGY,
- O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER) = range(26)
-N_OFF = 26
+ O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_LOCK, O_SCRATCH2, O_E_BASE) = range(29)
+N_OFF = 29
+LOCK_STRIDE = 8  # int64 words per row lock (a cache line each): the row's lock, then its dirty flag
 _TRACES = (("_pre_trace", O_PRE, O_N_PRE), ("_post_trace", O_POST, O_N_POST), ("_pre_trace2", O_PRE2, O_N_PRE2),
            ("_post_trace2", O_POST2, O_N_POST2))
 
@@ -73,13 +75,17 @@ def pack(crossbars, indices, dt):
         o[O_N_PRE2], o[O_N_POST2] = xb._pre_trace2.size, xb._post_trace2.size
         o[O_CAP] = max(LOG_MIN, LOG_PER_NEURON * n_post)
         o[O_ROWS] = xb._writes.shape[0]
-        replay = 0 if xb._simple() else o[O_CAP]  # only crossbars that write devices replay (catch_up_devices)
+        simple = xb._simple()
+        replay = 0 if simple else o[O_CAP]  # only crossbars that write devices replay (catch_up_devices)
+        rows = n_pre if simple else 0  # only weight-only crossbars catch up in the background (kernels.background)
         layout = ((0, O_PRE, n_pre), (0, O_POST, n_post), (0, O_PRE2, o[O_N_PRE2]), (0, O_POST2, o[O_N_POST2]),
                   (0, O_TRACE, n_pre), (0, O_FACTOR, o[O_CAP]), (1, O_STEP, n_pre), (1, O_CURSOR, n_pre),
                   (1, O_LOG_STEP, o[O_CAP]), (1, O_LOG_POST, o[O_CAP]), (1, O_LOG_LEN, 1), (1, O_OPEN, 1),
                   (2, O_WRITES, o[O_ROWS] * n_pre * n_post), (2, O_SCRATCH, o[O_ROWS] * n_post),
                   (0, O_REPLAY_X, replay), (0, O_REPLAY_ENERGY, replay), (1, O_REPLAY_NEXT, replay),
-                  (1, O_REPLAY_HEAD, n_post if replay else 0), (1, O_REPLAY_ORDER, replay))
+                  (1, O_REPLAY_HEAD, n_post if replay else 0), (1, O_REPLAY_ORDER, replay),
+                  (1, O_LOCK, LOCK_STRIDE * rows), (2, O_SCRATCH2, o[O_ROWS] * n_post if simple else 0),
+                  (0, O_E_BASE, rows))
         for table, col, size in layout:
             o[col] = sizes[table]
             sizes[table] += size
@@ -120,9 +126,12 @@ def decay_traces(rules, off, f):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def start(step0, consts, off, f, n):
+def start(step0, consts, off, f, n, w, xb_w0, e_row, xb_e0):
     """A chunk begins at ``step0``.  A log that is not open opens: every row's pre trace is known at
-    ``step0 - 1``, and the log is empty.  An open one (the run goes on) is kept."""
+    ``step0 - 1``, and the log is empty.  An open one (the run goes on) is kept.
+
+    A weight-only crossbar's rows also remember the part of their read energy that is not their
+    weights' (:func:`settle`)."""
     for p in range(off.shape[0]):
         o = off[p]
         if consts[p, C_LAZY] == 0.0 or n[o[O_OPEN]] != 0:
@@ -133,6 +142,13 @@ def start(step0, consts, off, f, n):
             n[o[O_CURSOR] + i] = 0
         n[o[O_LOG_LEN]] = 0
         n[o[O_OPEN]] = 1
+        if consts[p, C_LAZY] == WEIGHT_ONLY:
+            x, m, cs = o[O_XB], o[O_N_POST], consts[p]
+            for i in range(o[O_N_PRE]):
+                row = w[xb_w0[x] + i * m:xb_w0[x] + (i + 1) * m]
+                e = xb_e0[x] + i
+                f[o[O_E_BASE] + i] = e_row[e] - cs[C_E_SCALE] / cs[C_SCALE] * _row_sum(row, cs[C_REFERENCE] != 0.0)
+                n[o[O_LOCK] + LOCK_STRIDE * i + 1] = 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -226,32 +242,45 @@ def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     n[o[O_LOG_STEP] + m] = step
     n[o[O_LOG_POST] + m] = j
     f[o[O_FACTOR] + m] = factor
-    n[o[O_LOG_LEN]] = m + 1
+    store_release(n, o[O_LOG_LEN], m + 1)  # the entry is written before a background catch-up can see it
     _step_trace(f, o[O_POST], slow, j, rule[P_A_POST], rule[P_NEAREST] != 0.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _take_unseen(o, i, f, n):
+def _take_unseen(o, i, last, f, n):
     """Row ``i``'s log entries not yet applied, ``first`` to ``last``, now marked applied, and its pre trace."""
-    last = n[o[O_LOG_LEN]]
     first = n[o[O_CURSOR] + i]
     if first < last:
         n[o[O_CURSOR] + i] = last
     return first, last, f[o[O_TRACE] + i]
 
 
-@njit(cache=True, error_model="numpy")
-def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
-    """Apply to row ``i`` the logged potentiations it has not seen, in order.
+@njit(cache=True, error_model="numpy", inline="always")
+def log_len(p, off, n):
+    return n[off[p, O_LOG_LEN]]
 
-    The row is out of cache and the entries hit it at random: it is first summed in order (which
-    brings it in, and gives the change of read energy), and the writes are counted in a scratch
-    row that stays in L1, then added to the counts in order.
+
+@njit(cache=True, error_model="numpy")
+def catch_up_row(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
+    """Row ``i`` of weight-only crossbar ``p`` applies the logged potentiations it has not seen (:func:`catch_up`)
+    and its read energy is brought up to date (:func:`settle`)."""
+    o = off[p]
+    applied = catch_up(p, i, n[o[O_LOG_LEN]], o[O_SCRATCH], w, w0, rules, consts, off, f, n, c)
+    settle(p, i, applied, w, w0, e_row, e0, consts, off, f, n)
+
+
+@njit(cache=True, error_model="numpy")
+def catch_up(p, i, last, scratch, w, w0, rules, consts, off, f, n, c):
+    """Apply to row ``i`` the logged potentiations before ``last`` that it has not seen, in order; the
+    number applied (0 when there were none, or the row's pre trace is 0 and changes nothing).
+
+    The entries hit the row at random; the writes are counted in the row of counts at ``c[scratch:]``,
+    which stays in L1, then added to the counts in order.  The read energy is left to :func:`settle`.
     """
     o = off[p]
-    first, last, x = _take_unseen(o, i, f, n)
+    first, last, x = _take_unseen(o, i, last, f, n)
     if first >= last or x == 0.0:  # nothing to apply, or a pre trace that changes nothing
-        return
+        return 0
     rule, cs = rules[p], consts[p]
     m = o[O_N_POST]
     row = w[w0 + i * m:w0 + (i + 1) * m]
@@ -261,12 +290,11 @@ def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     unit = 1.0 if soft else k
     decay, flush_below = rule[P_DECAY_PRE], rule[P_FLUSH_PRE]
     two_sided = o[O_ROWS] == 2
-    sp = c[o[O_SCRATCH]:o[O_SCRATCH] + m]
-    sm = c[o[O_SCRATCH] + m:o[O_SCRATCH] + 2 * m] if two_sided else sp
+    sp = c[scratch:scratch + m]
+    sm = c[scratch + m:scratch + 2 * m] if two_sided else sp
     log_step = n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last]
     log_post = n[o[O_LOG_POST] + first:o[O_LOG_POST] + last]
     log_factor = f[o[O_FACTOR] + first:o[O_FACTOR] + last]
-    before = _row_sum(row, reference)
     s = n[o[O_STEP] + i]
     for e in range(log_step.size):
         x, s = decay_to(x, s, log_step[e], decay, flush_below)
@@ -288,7 +316,24 @@ def catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     if two_sided:
         a += o[O_N_PRE] * m
         _add_counts(c[a:a + m], sm)
-    e_row[e0 + i] += cs[C_E_SCALE] / cs[C_SCALE] * (_row_sum(row, reference) - before)
+    return last - first
+
+
+@njit(cache=True, error_model="numpy")
+def settle(p, i, applied, w, w0, e_row, e0, consts, off, f, n):
+    """Row ``i``'s read energy after its catch-ups: its base at the log's opening (:func:`start`) plus its
+    weights' part, when entries were applied (``applied``) or the row is marked dirty (by
+    :mod:`kernels.background`).  Recomputed, not accumulated, so that it does not depend on how the
+    entries were split between catch-ups: the value is the same whichever thread applied them."""
+    o = off[p]
+    dirty = o[O_LOCK] + LOCK_STRIDE * i + 1
+    if applied == 0 and n[dirty] == 0:
+        return
+    n[dirty] = 0
+    cs = consts[p]
+    m = o[O_N_POST]
+    row = w[w0 + i * m:w0 + (i + 1) * m]
+    e_row[e0 + i] = f[o[O_E_BASE] + i] + cs[C_E_SCALE] / cs[C_SCALE] * _row_sum(row, cs[C_REFERENCE] != 0.0)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "nsz"})
@@ -317,7 +362,7 @@ def flush(p, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Every row of crossbar ``p`` applies the whole log, which is then emptied."""
     o = off[p]
     for i in range(o[O_N_PRE]):
-        catch_up(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c)
+        catch_up_row(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c)
         n[o[O_CURSOR] + i] = 0
     n[o[O_LOG_LEN]] = 0
 
@@ -384,7 +429,7 @@ def catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f,
     The changes of the row's read energy are added up in time order, as the column walks add them.
     """
     o = off[p]
-    first, last, x = _take_unseen(o, i, f, n)
+    first, last, x = _take_unseen(o, i, n[o[O_LOG_LEN]], f, n)
     if first >= last or x == 0.0:  # nothing to apply, or a pre trace that changes nothing
         return
     rule = rules[p]

@@ -22,7 +22,7 @@ and spikes of monitored nodes are appended to the spike buffer.
 import numpy as np
 from numba import njit
 
-from . import deferred
+from . import background, deferred
 from .entry import C_LAZY, DEVICES, EAGER, WEIGHT_ONLY
 from .plasticity import on_post, on_pre
 from .random import geometric_failures, next_u64, normal, splitmix_fill, uniform
@@ -175,10 +175,13 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
      xb_nz0, nz, nz_idx, xb_sdu, xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched,
      xb_conv, xb_rng, normals, grp_spikes) = synapses
     any_plastic = False
+    helped = False
     if learning is not None:
-        entries, xb_plastic, grp_pin_ptr, grp_pin, devices, tables = learning
+        entries, xb_plastic, grp_pin_ptr, grp_pin, devices, tables, ctl = learning
         rules, consts, lz_f, lz_n, lz_c, lz_off = tables
         any_plastic = learn
+        # a background thread catches weight-only rows up (kernels.background): rows are locked while in use
+        helped = any_plastic and background.load_acquire(ctl, background.CTL_RUNNING) != 0
     adapting = False
     for k in range(theta.size):
         adapting = adapting or theta_plus[k] != 0.0 or a_theta[k] != 1.0
@@ -195,7 +198,9 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     fired = np.zeros(n_neurons, np.bool_)
     if learning is not None:
         if any_plastic:
-            deferred.start(step0, consts, lz_off, lz_f, lz_n)
+            deferred.start(step0, consts, lz_off, lz_f, lz_n, w, xb_w0, e_row, xb_e0)
+            if helped:
+                background.resume(ctl)
     done = n_steps
     for s in range(n_steps):
         if spk_count[0] + n_nodes > spk_node.size:
@@ -277,12 +282,16 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
             grp_spikes[g] += 1
             for e in range(grp_xb_ptr[g], grp_xb_ptr[g + 1]):
                 x = grp_xb[e]
+                locked = False
                 if learning is not None:  # a row catches up with logged potentiation before it is read
                     if any_plastic and xb_plastic[x] >= 0:
                         pl = xb_plastic[x]
                         if consts[pl, C_LAZY] == WEIGHT_ONLY:
-                            deferred.catch_up(pl, node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x], rules, consts,
-                                              lz_off, lz_f, lz_n, lz_c)
+                            if helped:  # held until its depression is done
+                                background.lock_row(pl, node - xb_pre0[x], lz_off, lz_n)
+                                locked = True
+                            deferred.catch_up_row(pl, node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x], rules, consts,
+                                                  lz_off, lz_f, lz_n, lz_c)
                         elif eager is not None and consts[pl, C_LAZY] == DEVICES:
                             deferred.catch_up_devices(entries[pl], pl, node - xb_pre0[x], w, xb_w0[x], sd, xb_sd0[x],
                                                       e_row, xb_e0[x], xb_rng[x], rules, lz_off, lz_f, lz_n)
@@ -299,6 +308,8 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                         else:
                             deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                lz_off, lz_f, lz_n, lz_c)
+                            if locked:
+                                background.unlock_row(pl, node - xb_pre0[x], lz_off, lz_n)
         if analog is not None:
             if any_noise:
                 _read_noise(synapses, I)
@@ -318,6 +329,12 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                             on_post(entries[pl], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
                                     xb_rng[x], devices)
                         else:
+                            if helped and consts[pl, C_LAZY] == WEIGHT_ONLY and deferred.log_full(pl, lz_off, lz_n):
+                                # emptied with no row in use
+                                background.pause(ctl)
+                                deferred.flush(pl, w, xb_w0[x], e_row, xb_e0[x], rules, consts, lz_off, lz_f, lz_n,
+                                               lz_c)
+                                background.resume(ctl)
                             if eager is not None and consts[pl, C_LAZY] == DEVICES and deferred.log_full(pl, lz_off,
                                                                                                          lz_n):
                                 deferred.flush_devices(entries[pl], pl, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
@@ -340,6 +357,8 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
         spk_count[0] = c
     if learning is not None:
         if any_plastic:
+            if helped:
+                background.pause(ctl)
             deferred.finish(close, xb_w0, w, e_row, xb_e0, rules, consts, lz_off, lz_f, lz_n, lz_c)
             if eager is not None:
                 deferred.finish_devices(close, entries, xb_w0, w, sd, xb_sd0, e_row, xb_e0, xb_rng, rules, consts,

@@ -1,0 +1,166 @@
+"""Weight-only catch-ups on the second core.
+
+A weight-only crossbar logs its potentiation and each row applies the entries it has not seen
+just before it is next read (:mod:`kernels.deferred`): at 1000 x 1000 that is half the run
+time, on the one thread that runs the network.  A second thread can do most of it in the
+background, while the first goes on: it sweeps the rows and catches up those with at least
+``MIN_BATCH`` entries pending, so that a row that spikes finds little left to apply.
+
+The weights do not depend on which thread applied an entry, nor when: a row applies its entries
+in log order, replaying its pre trace with the same multiplications either way.  The row's
+read energy is recomputed from its weights (:func:`deferred.settle`), not accumulated per
+catch-up.  Runs therefore stay bit for bit reproducible from their seed.
+
+Synchronisation, per row: a lock word (:data:`deferred.LOCK_STRIDE` words apart, so that two
+rows never share a cache line), taken by the network's thread from the row's catch-up to the end
+of its depression, and by the background thread for its catch-up; next to it the row's dirty
+flag (the background thread applied entries, its read energy is out of date).  The log's length
+is published with a release store after each entry is written.  Whatever empties the log or
+reopens it (a full log, the end of a chunk) first pauses the background thread: :func:`pause`
+returns once it is between rows, and it takes no row until :func:`resume`.
+"""
+import os
+import threading
+import time
+
+import numpy as np
+from numba import njit
+
+from .atomic import compare_exchange, load_acquire, load_seq_cst, spin_pause, store_release, store_seq_cst
+from .deferred import LOCK_STRIDE, O_CURSOR, O_LOCK, O_LOG_LEN, O_N_PRE, O_OPEN, O_SCRATCH2, O_XB, catch_up
+from .entry import C_LAZY, WEIGHT_ONLY
+
+MIN_BATCH = 32  # pending entries worth taking a row's lock for: fewer, and the lock costs more than it saves
+# words of the control array, a cache line apart: go, busy, stop (the handshakes), running (the thread is in its
+# loop), batch (MIN_BATCH of this run), and the rows caught up and entries applied by the thread
+CTL_GO, CTL_BUSY, CTL_STOP, CTL_RUNNING, CTL_BATCH, CTL_ROWS, CTL_ENTRIES = 0, 8, 16, 24, 32, 40, 48
+N_CTL = 56
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def catch_up_loop(ctl, w, xb_w0, rules, consts, off, f, n, c):
+    """The background thread: sweep the rows of the weight-only crossbars while ``CTL_GO``, until ``CTL_STOP``."""
+    store_seq_cst(ctl, CTL_RUNNING, 1)
+    p, i = 0, 0
+    while load_acquire(ctl, CTL_STOP) == 0:
+        if load_acquire(ctl, CTL_GO) == 0:
+            spin_pause()
+            continue
+        # Dekker's handshake with pause(): of "BUSY = 1, read GO" here and "GO = 0, read BUSY" there, in one
+        # global order, at least one sees the other's store
+        store_seq_cst(ctl, CTL_BUSY, 1)
+        if load_seq_cst(ctl, CTL_GO) == 0:
+            store_release(ctl, CTL_BUSY, 0)
+            continue
+        applied = _try_row(p, i, ctl[CTL_BATCH], w, xb_w0, rules, consts, off, f, n, c)
+        store_release(ctl, CTL_BUSY, 0)
+        if applied:
+            ctl[CTL_ROWS] += 1
+            ctl[CTL_ENTRIES] += applied
+        i += 1
+        if i >= off[p, O_N_PRE]:
+            i = 0
+            p = p + 1 if p + 1 < off.shape[0] else 0
+            if not applied:
+                spin_pause()
+    store_release(ctl, CTL_RUNNING, 0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _try_row(p, i, batch, w, xb_w0, rules, consts, off, f, n, c):
+    """Catch row ``i`` of crossbar ``p`` up if it is weight-only, has ``batch`` entries pending and is free; the
+    entries applied."""
+    o = off[p]
+    if consts[p, C_LAZY] != WEIGHT_ONLY or n[o[O_OPEN]] == 0:
+        return 0
+    if load_acquire(n, o[O_LOG_LEN]) - load_acquire(n, o[O_CURSOR] + i) < batch:
+        return 0
+    lock = o[O_LOCK] + LOCK_STRIDE * i
+    if not compare_exchange(n, lock, 0, 1):
+        return 0
+    applied = catch_up(p, i, load_acquire(n, o[O_LOG_LEN]), o[O_SCRATCH2], w, xb_w0[o[O_XB]], rules, consts, off,
+                       f, n, c)
+    if applied:
+        n[lock + 1] = 1  # dirty: the network's thread settles the read energy (deferred.settle)
+    store_release(n, lock, 0)
+    return applied
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def lock_row(p, i, off, n):
+    """The network's thread takes row ``i`` of crossbar ``p`` (waits while a catch-up holds it)."""
+    lock = off[p, O_LOCK] + LOCK_STRIDE * i
+    while not compare_exchange(n, lock, 0, 1):
+        spin_pause()
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def unlock_row(p, i, off, n):
+    store_release(n, off[p, O_LOCK] + LOCK_STRIDE * i, 0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def pause(ctl):
+    """Stop the background thread taking rows; returns once it holds none."""
+    store_seq_cst(ctl, CTL_GO, 0)
+    while load_seq_cst(ctl, CTL_BUSY) != 0:
+        spin_pause()
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def resume(ctl):
+    store_seq_cst(ctl, CTL_GO, 1)
+
+
+def usable_cores():
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def control():
+    """A control array, of a thread not running: the engine then does every catch-up itself."""
+    return np.zeros(N_CTL, np.int64)
+
+
+class BackgroundCatchUp:
+    """The background thread of one run: ``with BackgroundCatchUp(ctl, tables, w, xb_w0): ...``.
+
+    ``ctl`` (:func:`control`) is the control array the engine takes (:func:`pause`, :func:`resume`);
+    the thread starts paused.  Leaving the block stops the thread and waits for it.
+    """
+
+    def __init__(self, ctl, tables, w, xb_w0):
+        rules, consts, f, n, c, off = tables
+        self.ctl = ctl
+        self._args = (ctl, w, xb_w0, rules, consts, off, f, n, c)
+        self._thread = None
+        self._error = None
+
+    def _run(self):
+        try:
+            catch_up_loop(*self._args)
+        except BaseException as error:  # (compiling it) handed to the network's thread
+            self._error = error
+
+    def __enter__(self):
+        self.ctl[:] = 0
+        self.ctl[CTL_BATCH] = max(1, MIN_BATCH)
+        self._thread = threading.Thread(target=self._run, name="neuroimc-catch-up", daemon=True)
+        self._thread.start()
+        # the engine may count on the thread only once it runs its loop (it takes no row until resumed)
+        while self.ctl[CTL_RUNNING] == 0 and self._thread.is_alive():
+            time.sleep(1e-4)
+        if not self._thread.is_alive():
+            self._thread.join()
+            raise RuntimeError("the background catch-up thread did not start") from self._error
+        return self
+
+    def __exit__(self, *exc):
+        self.ctl[CTL_GO] = 0
+        self.ctl[CTL_STOP] = 1
+        self._thread.join()
+        self.ctl[CTL_RUNNING] = 0
+        return False

@@ -1,0 +1,109 @@
+"""The second thread that catches weight-only rows up in the background (kernels.background)."""
+import threading
+
+import numpy as np
+import pytest
+from numba import njit
+
+import neuroimc as ni
+from neuroimc.kernels import background
+from neuroimc.kernels.atomic import compare_exchange, load_acquire, spin_pause, store_release
+from neuroimc.units import Mohm, mV, ms, pA, second
+
+from brian2_reference import poisson_spike_trains
+
+DT = 0.1 * ms
+N_IN, N = 200, 30
+LIF = dict(tau_m=20 * ms, v_rest=-65 * mV, v_reset=-65 * mV, v_thresh=-50 * mV, t_ref=2 * ms, tau_syn=5 * ms,
+           r_m=100 * Mohm)
+W_SCALE = 60 * pA
+
+
+@njit(nogil=True)
+def _count_under_lock(words, times):
+    """``times`` increments of ``words[8]``, a plain read-modify-write, each under the lock ``words[0]``."""
+    for _ in range(times):
+        while not compare_exchange(words, 0, 0, 1):
+            spin_pause()
+        words[8] = words[8] + 1
+        store_release(words, 0, 0)
+    return load_acquire(words, 8)
+
+
+@njit
+def _exchange(words, index, expected, value):
+    return compare_exchange(words, index, expected, value)
+
+
+def test_a_compare_exchange_lock_keeps_two_threads_out_of_each_other():
+    """Two threads increment one count with a plain read and write, each under the lock: none is lost."""
+    words = np.zeros(16, np.int64)
+    _count_under_lock(words, 1)  # compiled before the threads race
+    words[:] = 0
+    threads = [threading.Thread(target=_count_under_lock, args=(words, 200_000)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert words[8] == 400_000 and words[0] == 0
+    assert not _exchange(words, 8, 0, 5) and words[8] == 400_000  # not the expected value: unchanged
+    assert _exchange(words, 8, 400_000, 5) and words[8] == 5
+
+
+def _run(case, threads):
+    rule, mapping, w_lo = ni.STDP(a_pre=0.01, a_post=-0.0105), "differential", 0.2
+    if case == "reference":
+        mapping = "reference"
+    elif case == "two_sided":
+        rule, w_lo = ni.STDP(a_pre=0.01, a_post=-0.0105, w_min=-0.5), -0.3
+    elif case == "triplet":
+        rule = ni.TripletSTDP(w_max=1.0)
+    in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.5, DT, seed=61)
+    w0 = np.random.default_rng(62).uniform(w_lo, 0.8, (N_IN, N))
+    net = ni.Network(dt=DT, seed=1, threads=threads)
+    net.chunk_steps = 700  # chunk ends inside runs, and runs end inside chunks
+    src = net.add(ni.SpikeSource(N_IN, indices=in_idx, times=in_times))
+    pop = net.add(ni.LIFPopulation(N, **LIF))
+    xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * W_SCALE, w_max=W_SCALE, seed=1, mapping=mapping),
+                     plasticity=rule)
+    mon = net.monitor_spikes(pop)
+    energy = net.monitor_energy()
+    applied = 0
+    for duration in (0.2, 0.3):
+        net.run(duration * second, progress=False)
+        applied += net._packed["learning"][6][background.CTL_ENTRIES]
+    assert xb._learns_weight_only()
+    other = "minus" if mapping == "differential" else "reference"
+    return applied, dict(steps=mon.steps, idx=mon.indices, w=xb.weights(), plus=xb.pulse_counts("plus"),
+                         minus=xb.pulse_counts(other), reads=energy.report().breakdown["synapse_reads"])
+
+
+@pytest.mark.parametrize("case", ["pair", "reference", "two_sided", "triplet", "short_log"])
+def test_background_catch_ups_leave_the_run_the_same_bit_for_bit(case, monkeypatch):
+    """A run with the background thread equals the run without it: spikes, weights, write counts and read
+    energy, bit for bit. The thread takes any row with one entry pending (the most interleaving with
+    the network's thread, and the most contention for row locks); "short_log" makes the log fill every
+    few steps, so that the network's thread pauses the background one to empty it, again and again."""
+    monkeypatch.setattr(background, "MIN_BATCH", 1)
+    if case == "short_log":
+        monkeypatch.setattr(ni.kernels.deferred, "LOG_MIN", 8)
+        monkeypatch.setattr(ni.kernels.deferred, "LOG_PER_NEURON", 0)
+    none, alone = _run(case, threads=1)
+    applied, helped = _run(case, threads=2)
+    assert none == 0
+    assert applied > 1000  # the background thread did apply entries
+    assert len(alone["steps"]) > 100 and alone["plus"].sum() > 10 * N_IN * N
+    if case == "two_sided":
+        assert alone["minus"].sum() > 100
+    for key in alone:
+        np.testing.assert_array_equal(helped[key], alone[key], err_msg=key)
+    assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())  # stopped with its run
+
+
+def test_threads_validation():
+    assert ni.Network(threads=1).threads == 1
+    assert ni.Network().threads == min(2, background.usable_cores())
+    with pytest.raises(ValueError, match="threads must be <= 2, got 3"):
+        ni.Network(threads=3)
+    with pytest.raises(TypeError, match="threads must be an integer, got True"):
+        ni.Network(threads=True)
