@@ -301,10 +301,9 @@ class Network:
         done = 0
         log_open = False  # plastic crossbars keep their potentiation log open from chunk to chunk
         helper = contextlib.nullcontext()
-        if self.threads > 1 and self._learning and any(consts[K_entry.C_LAZY] == K_entry.WEIGHT_ONLY
+        if self.threads > 1 and self._learning and any(consts[K_entry.C_LAZY] != K_entry.EAGER
                                                        for _, consts in pk["plastic_consts"]):
-            learning, synapses = pk["learning"], pk["synapses"]
-            helper = background.BackgroundCatchUp(learning[6], learning[5], synapses[7], synapses[6])
+            helper = background.BackgroundCatchUp(eager, pk["learning"], pk["synapses"])
         with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar, helper:
             try:
                 while done < n_steps:

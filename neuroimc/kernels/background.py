@@ -27,19 +27,27 @@ import numpy as np
 from numba import njit
 
 from .atomic import compare_exchange, load_acquire, load_seq_cst, spin_pause, store_release, store_seq_cst
-from .deferred import LOCK_STRIDE, O_CURSOR, O_LOCK, O_LOG_LEN, O_N_PRE, O_OPEN, O_SCRATCH2, O_XB, catch_up
-from .entry import C_LAZY, WEIGHT_ONLY
+from .deferred import LOCK_STRIDE, O_CURSOR, O_LOCK, O_LOG_LEN, O_N_PRE, O_OPEN, O_XB, catch_up, catch_up_devices
+from .entry import C_LAZY, DEVICES, WEIGHT_ONLY
 
 MIN_BATCH = 32  # pending entries worth taking a row's lock for: fewer, and the lock costs more than it saves
+LOCKSTEP = False  # tests: the engine waits at each step for a sweep over all rows (the thread works however loaded)
 # words of the control array, a cache line apart: go, busy, stop (the handshakes), running (the thread is in its
-# loop), batch (MIN_BATCH of this run), and the rows caught up and entries applied by the thread
-CTL_GO, CTL_BUSY, CTL_STOP, CTL_RUNNING, CTL_BATCH, CTL_ROWS, CTL_ENTRIES = 0, 8, 16, 24, 32, 40, 48
-N_CTL = 56
+# loop), batch (MIN_BATCH of this run), lockstep (LOCKSTEP), the sweeps done, and the rows caught up and entries
+# applied by the thread
+CTL_GO, CTL_BUSY, CTL_STOP, CTL_RUNNING, CTL_BATCH, CTL_LOCKSTEP, CTL_SWEEPS, CTL_ROWS, CTL_ENTRIES = range(0, 72, 8)
+N_CTL = 72
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def catch_up_loop(ctl, w, xb_w0, rules, consts, off, f, n, c):
-    """The background thread: sweep the rows of the weight-only crossbars while ``CTL_GO``, until ``CTL_STOP``."""
+def catch_up_loop(ctl, eager, entries, synapses, tables):
+    """The background thread: sweep the rows of the plastic crossbars that log potentiation while ``CTL_GO``,
+    until ``CTL_STOP``.  ``eager``, ``synapses`` and ``tables`` as the engine's (:func:`engine.run_chunk`):
+    ``eager`` None leaves the device replays out of the compile."""
+    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
+     xb_nz0, nz, nz_idx, xb_sdu, xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched,
+     xb_conv, xb_rng, normals, grp_spikes) = synapses
+    rules, consts, f, n, c, off = tables
     store_seq_cst(ctl, CTL_RUNNING, 1)
     p, i = 0, 0
     while load_acquire(ctl, CTL_STOP) == 0:
@@ -52,7 +60,8 @@ def catch_up_loop(ctl, w, xb_w0, rules, consts, off, f, n, c):
         if load_seq_cst(ctl, CTL_GO) == 0:
             store_release(ctl, CTL_BUSY, 0)
             continue
-        applied = _try_row(p, i, ctl[CTL_BATCH], w, xb_w0, rules, consts, off, f, n, c)
+        applied = _try_row(p, i, ctl[CTL_BATCH], eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rng, rules,
+                           consts, off, f, n, c)
         store_release(ctl, CTL_BUSY, 0)
         if applied:
             ctl[CTL_ROWS] += 1
@@ -60,28 +69,36 @@ def catch_up_loop(ctl, w, xb_w0, rules, consts, off, f, n, c):
         i += 1
         if i >= off[p, O_N_PRE]:
             i = 0
-            p = p + 1 if p + 1 < off.shape[0] else 0
+            p += 1
+            if p == off.shape[0]:
+                p = 0
+                store_release(ctl, CTL_SWEEPS, ctl[CTL_SWEEPS] + 1)
             if not applied:
                 spin_pause()
     store_release(ctl, CTL_RUNNING, 0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _try_row(p, i, batch, w, xb_w0, rules, consts, off, f, n, c):
-    """Catch row ``i`` of crossbar ``p`` up if it is weight-only, has ``batch`` entries pending and is free; the
-    entries applied."""
+def _try_row(p, i, batch, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rng, rules, consts, off, f, n, c):
+    """Catch row ``i`` of crossbar ``p`` up if it logs potentiation, has ``batch`` entries pending and is free;
+    the entries applied."""
     o = off[p]
-    if consts[p, C_LAZY] != WEIGHT_ONLY or n[o[O_OPEN]] == 0:
+    lazy = consts[p, C_LAZY]
+    if not (lazy == WEIGHT_ONLY or (eager is not None and lazy == DEVICES)) or n[o[O_OPEN]] == 0:
         return 0
     if load_acquire(n, o[O_LOG_LEN]) - load_acquire(n, o[O_CURSOR] + i) < batch:
         return 0
     lock = o[O_LOCK] + LOCK_STRIDE * i
     if not compare_exchange(n, lock, 0, 1):
         return 0
-    applied = catch_up(p, i, load_acquire(n, o[O_LOG_LEN]), o[O_SCRATCH2], w, xb_w0[o[O_XB]], rules, consts, off,
-                       f, n, c)
-    if applied:
-        n[lock + 1] = 1  # dirty: the network's thread settles the read energy (deferred.settle)
+    x, last = o[O_XB], load_acquire(n, o[O_LOG_LEN])
+    if lazy == WEIGHT_ONLY:
+        applied = catch_up(p, i, last, 1, w, xb_w0[x], rules, consts, off, f, n, c)
+        if applied:
+            n[lock + 1] = 1  # dirty: the network's thread settles the read energy (deferred.settle)
+    else:
+        applied = catch_up_devices(entries[p], p, i, last, 1, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x], xb_rng[x],
+                                   rules, off, f, n)
     store_release(n, lock, 0)
     return applied
 
@@ -112,6 +129,16 @@ def resume(ctl):
     store_seq_cst(ctl, CTL_GO, 1)
 
 
+@njit(cache=True, error_model="numpy")
+def await_sweep(ctl):
+    """In lockstep (tests), the network's thread waits until the background one has swept every row once."""
+    if load_acquire(ctl, CTL_LOCKSTEP) == 0:
+        return
+    target = load_acquire(ctl, CTL_SWEEPS) + 2  # the next sweep may have begun before now
+    while load_acquire(ctl, CTL_SWEEPS) < target:
+        spin_pause()
+
+
 def usable_cores():
     """The cores this process may run on."""
     try:
@@ -126,16 +153,17 @@ def control():
 
 
 class BackgroundCatchUp:
-    """The background thread of one run: ``with BackgroundCatchUp(ctl, tables, w, xb_w0): ...``.
+    """The background thread of one run: ``with BackgroundCatchUp(eager, learning, synapses): ...``, arguments
+    as the engine's (:func:`engine.run_chunk`).
 
-    ``ctl`` (:func:`control`) is the control array the engine takes (:func:`pause`, :func:`resume`);
-    the thread starts paused.  Leaving the block stops the thread and waits for it.
+    The control array (:func:`control`) is the learning tuple's last; the thread starts paused and the
+    engine resumes and pauses it (:func:`pause`, :func:`resume`).  Leaving the block stops the thread and
+    waits for it.
     """
 
-    def __init__(self, ctl, tables, w, xb_w0):
-        rules, consts, f, n, c, off = tables
-        self.ctl = ctl
-        self._args = (ctl, w, xb_w0, rules, consts, off, f, n, c)
+    def __init__(self, eager, learning, synapses):
+        self.ctl = learning[6]
+        self._args = (self.ctl, eager, learning[0], synapses, learning[5])
         self._thread = None
         self._error = None
 
@@ -148,6 +176,7 @@ class BackgroundCatchUp:
     def __enter__(self):
         self.ctl[:] = 0
         self.ctl[CTL_BATCH] = max(1, MIN_BATCH)
+        self.ctl[CTL_LOCKSTEP] = LOCKSTEP
         self._thread = threading.Thread(target=self._run, name="neuroimc-catch-up", daemon=True)
         self._thread.start()
         # the engine may count on the thread only once it runs its loop (it takes no row until resumed)

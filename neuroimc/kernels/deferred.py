@@ -32,7 +32,10 @@ applied), the log (``log_step``, ``log_post``, ``log_factor``, ``log_len``), the
 the last rebuild (``writes``: the positive devices, then the negative ones where weights can be
 negative) and ``scratch``, one row's counts during a catch-up (zero in between); for crossbars that
 write their devices, the scratch of a replay (``replay_x``, ``replay_energy``, ``replay_next``,
-``replay_head``, ``replay_order``: :func:`catch_up_devices`).
+``replay_head``, ``replay_order``: :func:`catch_up_devices`); every scratch twice, one per thread
+(the engine's and the background catch-ups' of :mod:`kernels.background`), whose row locks and
+dirty flags are ``lock``; for weight-only crossbars, each row's read energy less its weights' part
+(``e_base``, :func:`settle`).
 """
 import numpy as np
 from numba import njit
@@ -51,8 +54,8 @@ LOG_PER_NEURON = 64
 # columns of ``off``: where a crossbar's arrays start in f, n and c, and its sizes
 (O_PRE, O_POST, O_PRE2, O_POST2, O_TRACE, O_FACTOR, O_STEP, O_CURSOR, O_LOG_STEP, O_LOG_POST, O_LOG_LEN, O_OPEN,
  O_WRITES, O_SCRATCH, O_N_PRE, O_N_POST, O_N_PRE2, O_N_POST2, O_CAP, O_ROWS, O_XB, O_REPLAY_X, O_REPLAY_ENERGY,
- O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_LOCK, O_SCRATCH2, O_E_BASE) = range(29)
-N_OFF = 29
+ O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_LOCK, O_E_BASE) = range(28)
+N_OFF = 28
 LOCK_STRIDE = 8  # int64 words per row lock (a cache line each): the row's lock, then its dirty flag
 _TRACES = (("_pre_trace", O_PRE, O_N_PRE), ("_post_trace", O_POST, O_N_POST), ("_pre_trace2", O_PRE2, O_N_PRE2),
            ("_post_trace2", O_POST2, O_N_POST2))
@@ -76,20 +79,20 @@ def pack(crossbars, indices, dt):
         o[O_CAP] = max(LOG_MIN, LOG_PER_NEURON * n_post)
         o[O_ROWS] = xb._writes.shape[0]
         simple = xb._simple()
-        replay = 0 if simple else o[O_CAP]  # only crossbars that write devices replay (catch_up_devices)
-        rows = n_pre if simple else 0  # only weight-only crossbars catch up in the background (kernels.background)
+        # scratch per thread (the engine's, 0, and the background catch-ups', 1: kernels.background); only
+        # crossbars that write devices replay (catch_up_devices), only weight-only ones settle their energy
+        replay = 0 if simple else 2 * o[O_CAP]
         layout = ((0, O_PRE, n_pre), (0, O_POST, n_post), (0, O_PRE2, o[O_N_PRE2]), (0, O_POST2, o[O_N_POST2]),
                   (0, O_TRACE, n_pre), (0, O_FACTOR, o[O_CAP]), (1, O_STEP, n_pre), (1, O_CURSOR, n_pre),
                   (1, O_LOG_STEP, o[O_CAP]), (1, O_LOG_POST, o[O_CAP]), (1, O_LOG_LEN, 1), (1, O_OPEN, 1),
-                  (2, O_WRITES, o[O_ROWS] * n_pre * n_post), (2, O_SCRATCH, o[O_ROWS] * n_post),
+                  (2, O_WRITES, o[O_ROWS] * n_pre * n_post), (2, O_SCRATCH, 2 * o[O_ROWS] * n_post),
                   (0, O_REPLAY_X, replay), (0, O_REPLAY_ENERGY, replay), (1, O_REPLAY_NEXT, replay),
-                  (1, O_REPLAY_HEAD, n_post if replay else 0), (1, O_REPLAY_ORDER, replay),
-                  (1, O_LOCK, LOCK_STRIDE * rows), (2, O_SCRATCH2, o[O_ROWS] * n_post if simple else 0),
-                  (0, O_E_BASE, rows))
+                  (1, O_REPLAY_HEAD, 2 * n_post if replay else 0), (1, O_REPLAY_ORDER, replay),
+                  (1, O_LOCK, LOCK_STRIDE * n_pre), (0, O_E_BASE, n_pre if simple else 0))
         for table, col, size in layout:
             o[col] = sizes[table]
             sizes[table] += size
-        heads.append((o[O_REPLAY_HEAD], n_post if replay else 0))
+        heads.append((o[O_REPLAY_HEAD], 2 * n_post if replay else 0))
     f, n, c = np.zeros(sizes[0]), np.zeros(sizes[1], np.int64), np.zeros(sizes[2], np.int32)
     for p, xb in enumerate(crossbars):
         o = off[p]
@@ -235,10 +238,7 @@ def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     o, rule = off[p], rules[p]
     slow = o[O_POST2] if o[O_N_POST2] else -1
     factor = rule[P_POT_PAIR] + (rule[P_POT_TRIPLET] * f[slow + j] if slow >= 0 else 0.0)
-    m = n[o[O_LOG_LEN]]
-    if m == o[O_CAP]:  # (crossbars that write devices have emptied it before: log_full)
-        flush(p, w, w0, e_row, e0, rules, consts, off, f, n, c)
-        m = 0
+    m = n[o[O_LOG_LEN]]  # < O_CAP: the engine empties a full log first (log_full)
     n[o[O_LOG_STEP] + m] = step
     n[o[O_LOG_POST] + m] = j
     f[o[O_FACTOR] + m] = factor
@@ -265,17 +265,18 @@ def catch_up_row(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Row ``i`` of weight-only crossbar ``p`` applies the logged potentiations it has not seen (:func:`catch_up`)
     and its read energy is brought up to date (:func:`settle`)."""
     o = off[p]
-    applied = catch_up(p, i, n[o[O_LOG_LEN]], o[O_SCRATCH], w, w0, rules, consts, off, f, n, c)
+    applied = catch_up(p, i, n[o[O_LOG_LEN]], 0, w, w0, rules, consts, off, f, n, c)
     settle(p, i, applied, w, w0, e_row, e0, consts, off, f, n)
 
 
 @njit(cache=True, error_model="numpy")
-def catch_up(p, i, last, scratch, w, w0, rules, consts, off, f, n, c):
+def catch_up(p, i, last, thread, w, w0, rules, consts, off, f, n, c):
     """Apply to row ``i`` the logged potentiations before ``last`` that it has not seen, in order; the
     number applied (0 when there were none, or the row's pre trace is 0 and changes nothing).
 
-    The entries hit the row at random; the writes are counted in the row of counts at ``c[scratch:]``,
-    which stays in L1, then added to the counts in order.  The read energy is left to :func:`settle`.
+    The entries hit the row at random; the writes are counted in a scratch row of counts (the
+    ``thread``'s own), which stays in L1, then added to the counts in order.  The read energy is left
+    to :func:`settle`.
     """
     o = off[p]
     first, last, x = _take_unseen(o, i, last, f, n)
@@ -290,6 +291,7 @@ def catch_up(p, i, last, scratch, w, w0, rules, consts, off, f, n, c):
     unit = 1.0 if soft else k
     decay, flush_below = rule[P_DECAY_PRE], rule[P_FLUSH_PRE]
     two_sided = o[O_ROWS] == 2
+    scratch = o[O_SCRATCH] + thread * o[O_ROWS] * m
     sp = c[scratch:scratch + m]
     sm = c[scratch + m:scratch + 2 * m] if two_sided else sp
     log_step = n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last]
@@ -419,24 +421,27 @@ def log_full(p, off, n):
 
 
 @njit(cache=True, error_model="numpy")
-def catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
-    """Row ``i`` of a crossbar that writes its devices applies the logged potentiations it has not seen.
+def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
+    """Row ``i`` of a crossbar that writes its devices applies the logged potentiations before ``last`` that it
+    has not seen; the number applied (as :func:`catch_up`, whose ``thread`` picks the scratch too).
 
     The row's pre trace is replayed first, in time order; the entries are then applied column by
     column, each column's in time order (the only order that matters, as every update has its own
     noise stream).  The row's devices are then visited in ascending order, which the hardware
     prefetcher follows: at random, cache misses took a third of the replay (RRAM, 1000 x 1000).
-    The changes of the row's read energy are added up in time order, as the column walks add them.
+    The changes of the row's read energy are added up in time order, as the column walks add them: the
+    same additions in the same order, however the entries are split between catch-ups.
     """
     o = off[p]
-    first, last, x = _take_unseen(o, i, n[o[O_LOG_LEN]], f, n)
+    first, last, x = _take_unseen(o, i, last, f, n)
     if first >= last or x == 0.0:  # nothing to apply, or a pre trace that changes nothing
-        return
+        return 0
     rule = rules[p]
     steps = n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last]
     posts = n[o[O_LOG_POST] + first:o[O_LOG_POST] + last]
-    xs = f[o[O_REPLAY_X]:o[O_REPLAY_X] + steps.size]
-    energy = f[o[O_REPLAY_ENERGY]:o[O_REPLAY_ENERGY] + steps.size]
+    a, h = o[O_CAP] * thread, o[O_N_POST] * thread  # the thread's scratch
+    xs = f[o[O_REPLAY_X] + a:o[O_REPLAY_X] + a + steps.size]
+    energy = f[o[O_REPLAY_ENERGY] + a:o[O_REPLAY_ENERGY] + a + steps.size]
     s = n[o[O_STEP] + i]  # the step of the trace x
     live = 0
     for e in range(steps.size):
@@ -446,8 +451,9 @@ def catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f,
         xs[e] = x
         energy[e] = 0.0
         live += 1
-    order = _by_column(posts[:live], n[o[O_REPLAY_HEAD]:o[O_REPLAY_HEAD] + o[O_N_POST]],
-                       n[o[O_REPLAY_NEXT]:o[O_REPLAY_NEXT] + live], n[o[O_REPLAY_ORDER]:o[O_REPLAY_ORDER] + live])
+    order = _by_column(posts[:live], n[o[O_REPLAY_HEAD] + h:o[O_REPLAY_HEAD] + h + o[O_N_POST]],
+                       n[o[O_REPLAY_NEXT] + a:o[O_REPLAY_NEXT] + a + live],
+                       n[o[O_REPLAY_ORDER] + a:o[O_REPLAY_ORDER] + a + live])
     log = (order, steps, posts, f[o[O_FACTOR] + first:o[O_FACTOR] + last], xs, energy)
     if entry[8][S_MODEL] == EXACT:  # a literal flag: each copy keeps only the code its case runs
         _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log)
@@ -456,6 +462,7 @@ def catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f,
     for e in range(live):
         e_row[e0 + i] += energy[e]
     f[o[O_TRACE] + i], n[o[O_STEP] + i] = x, s
+    return last - first
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -484,7 +491,7 @@ def flush_devices(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
     """Every row of crossbar ``p`` (which writes its devices) applies the whole log, which is then emptied."""
     o = off[p]
     for i in range(o[O_N_PRE]):
-        catch_up_devices(entry, p, i, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
+        catch_up_devices(entry, p, i, n[o[O_LOG_LEN]], 0, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
         n[o[O_CURSOR] + i] = 0
     n[o[O_LOG_LEN]] = 0
 

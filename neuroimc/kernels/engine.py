@@ -286,15 +286,17 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                 if learning is not None:  # a row catches up with logged potentiation before it is read
                     if any_plastic and xb_plastic[x] >= 0:
                         pl = xb_plastic[x]
+                        if helped and consts[pl, C_LAZY] != EAGER:  # held until its depression is done
+                            background.lock_row(pl, node - xb_pre0[x], lz_off, lz_n)
+                            locked = True
                         if consts[pl, C_LAZY] == WEIGHT_ONLY:
-                            if helped:  # held until its depression is done
-                                background.lock_row(pl, node - xb_pre0[x], lz_off, lz_n)
-                                locked = True
                             deferred.catch_up_row(pl, node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                   lz_off, lz_f, lz_n, lz_c)
                         elif eager is not None and consts[pl, C_LAZY] == DEVICES:
-                            deferred.catch_up_devices(entries[pl], pl, node - xb_pre0[x], w, xb_w0[x], sd, xb_sd0[x],
-                                                      e_row, xb_e0[x], xb_rng[x], rules, lz_off, lz_f, lz_n)
+                            deferred.catch_up_devices(entries[pl], pl, node - xb_pre0[x], deferred.log_len(pl, lz_off,
+                                                                                                          lz_n),
+                                                      0, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x], xb_rng[x], rules,
+                                                      lz_off, lz_f, lz_n)
                 _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
                           xb_nz0, nz, xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, I)
                 if learning is not None:
@@ -308,8 +310,8 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                         else:
                             deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                lz_off, lz_f, lz_n, lz_c)
-                            if locked:
-                                background.unlock_row(pl, node - xb_pre0[x], lz_off, lz_n)
+                        if locked:
+                            background.unlock_row(pl, node - xb_pre0[x], lz_off, lz_n)
         if analog is not None:
             if any_noise:
                 _read_noise(synapses, I)
@@ -329,18 +331,21 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                             on_post(entries[pl], node - xb_post0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
                                     xb_rng[x], devices)
                         else:
-                            if helped and consts[pl, C_LAZY] == WEIGHT_ONLY and deferred.log_full(pl, lz_off, lz_n):
-                                # emptied with no row in use
-                                background.pause(ctl)
-                                deferred.flush(pl, w, xb_w0[x], e_row, xb_e0[x], rules, consts, lz_off, lz_f, lz_n,
-                                               lz_c)
-                                background.resume(ctl)
-                            if eager is not None and consts[pl, C_LAZY] == DEVICES and deferred.log_full(pl, lz_off,
-                                                                                                         lz_n):
-                                deferred.flush_devices(entries[pl], pl, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
-                                                       xb_rng[x], rules, lz_off, lz_f, lz_n)
+                            if deferred.log_full(pl, lz_off, lz_n):  # emptied with no row in use
+                                if helped:
+                                    background.pause(ctl)
+                                if eager is not None and consts[pl, C_LAZY] == DEVICES:
+                                    deferred.flush_devices(entries[pl], pl, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                                                           xb_e0[x], xb_rng[x], rules, lz_off, lz_f, lz_n)
+                                else:
+                                    deferred.flush(pl, w, xb_w0[x], e_row, xb_e0[x], rules, consts, lz_off, lz_f,
+                                                   lz_n, lz_c)
+                                if helped:
+                                    background.resume(ctl)
                             deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                 lz_off, lz_f, lz_n, lz_c)
+                if helped:
+                    background.await_sweep(ctl)
 
         # 5. resets, then spike monitors
         c = spk_count[0]
