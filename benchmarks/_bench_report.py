@@ -224,6 +224,17 @@ def _load_range(result):
     return f"; during the runs {min(loads):.1f}–{max(loads):.1f} on {result['machine']['cpus']} CPUs"
 
 
+def _threads(result):
+    """Threads each simulator used (older results did not record them)."""
+    ni_threads = sorted({r["threads"] for r in result["runs"] if r.get("simulator") == "neuroimc" and "threads" in r})
+    omp = result["options"].get("openmp_threads")
+    if not ni_threads and omp is None:
+        return ""
+    return (f"Threads: neuroimc {'/'.join(map(str, ni_threads)) or '?'} (a second one applies logged potentiation in "
+            f"the background while a network learns); Brian2 cpp_standalone OpenMP threads {omp or 0} "
+            f"({'its default, one thread' if not omp else 'set with --openmp-threads'}).")
+
+
 def markdown(result):
     m = result["machine"]
     o = result["options"]
@@ -241,6 +252,7 @@ def markdown(result):
         + f". {result['note']}.",
         f"Repetitions per measurement: {o['repeat']}, simulators alternating in rotated order; weights from "
         f"`default_rng({o['weight_seed']})`, identical in every run; Poisson inputs differ between runs.",
+        _threads(result),
         "",
         "Columns: *run s* is the simulation loop alone (what each target's figure contains is listed below); "
         "*events/s* = synaptic events / best run time; *of bound* = share of the memory-read bound for the "

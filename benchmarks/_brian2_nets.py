@@ -207,10 +207,11 @@ def measure_runtime(spec):
     return result
 
 
-def standalone_device(b2, project, seed):
+def standalone_device(b2, project, seed, openmp_threads=0):
     """Switch Brian2 to ``cpp_standalone`` in ``project`` (built later, by :func:`build_and_run`), float64,
-    with the headers the inserted timing code needs."""
+    with the headers the inserted timing code needs, and ``openmp_threads`` (0: Brian2's default, one thread)."""
     b2.set_device("cpp_standalone", directory=project, build_on_run=False)
+    b2.prefs.devices.cpp_standalone.openmp_threads = openmp_threads
     b2.prefs.core.default_float_dtype = np.float64
     b2.prefs.codegen.cpp.headers = list(b2.prefs.codegen.cpp.headers) + ["<chrono>", "<fstream>", "<sstream>"]
     b2.seed(seed)
@@ -263,7 +264,7 @@ def measure_standalone(spec):
 
     t_import = time.perf_counter()
     project = spec["project_dir"]
-    standalone_device(b2, project, spec["seed"])
+    standalone_device(b2, project, spec["seed"], spec.get("openmp_threads", 0))
     net, S, out, counter = build(b2, spec["n_in"], spec["n_out"], spec["variant"], spec["weight_seed"])
     insert_timers(b2)
     net.run(spec["duration"] * b2.second)  # only queues the run in the C++ project
@@ -277,6 +278,7 @@ def measure_standalone(spec):
         "setup_s": t_built - t_import,
         **figures,
         "compile_flags": list(b2.prefs.codegen.cpp.extra_compile_args_gcc),
+        "openmp_threads": spec.get("openmp_threads", 0),
     }
     result.update(_counts(out, counter, spec, b2))
     result["driver_peak_rss_mb"] = peak_rss_mb()["peak_rss_mb"]

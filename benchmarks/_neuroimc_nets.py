@@ -57,7 +57,7 @@ def periphery(ni, device, n_in):
     return {"adc": ni.ADC(bits=8, full_scale=full_scale)}
 
 
-def build(n_in, n_out, device, stdp, seed, weight_seed, precision="float64"):
+def build(n_in, n_out, device, stdp, seed, weight_seed, precision="float64", threads=None):
     """The benchmark network; returns (net, crossbar, output spike monitor).
 
     With a real card every non-ideality the card describes applies (the
@@ -66,7 +66,7 @@ def build(n_in, n_out, device, stdp, seed, weight_seed, precision="float64"):
     """
     import neuroimc as ni
 
-    net = ni.Network(dt=bn.DT, seed=seed, precision=precision)
+    net = ni.Network(dt=bn.DT, seed=seed, precision=precision, threads=threads)
     src = net.add(ni.PoissonSource(n_in, rate=bn.RATE))
     pop = net.add(ni.LIFPopulation(n_out, **bn.LIF))
     scale = bn.w_scale(n_in)
@@ -103,7 +103,8 @@ def measure(spec):
     t_warm = time.perf_counter()
 
     precision = spec.get("precision", "float64")
-    net, xbar, spikes = build(n_in, n_out, device, stdp, spec["seed"], spec["weight_seed"], precision)
+    net, xbar, spikes = build(n_in, n_out, device, stdp, spec["seed"], spec["weight_seed"], precision,
+                              spec.get("threads"))
     w_before = xbar.weights().copy() if stdp else None
     t_built = time.perf_counter()
     net.run(0.0, progress=False)  # packs the network (copies weights into the engine's buffer)
@@ -135,6 +136,7 @@ def measure(spec):
         "output_rate_hz": out_spikes / (n_out * duration),
         "window_counts": bn.window_counts(spikes.times, duration),
         "precision": precision,
+        "threads": net.threads,
         "weight_itemsize": int(xbar._w_eff.dtype.itemsize),
     }
     result.update(peak_rss_mb())

@@ -115,6 +115,10 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=0, help="weight seed (weights identical in every run)")
     ap.add_argument("--precision", choices=("float32", "float64"), default="float32",
                     help="neuroimc's crossbar read-out (float32 agrees on spikes: tests/test_precision.py)")
+    ap.add_argument("--threads", type=int, choices=(1, 2), help="neuroimc's Network(threads=) (default: its own, 2 where "
+                                                                 "two cores are usable)")
+    ap.add_argument("--openmp-threads", type=int, default=0,
+                    help="Brian2 cpp_standalone's OpenMP threads (default 0: Brian2's default, one thread)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per measurement")
     ap.add_argument("--cython-cache", help="cython cache folder (default: a fresh one, so compile time is real)")
     ap.add_argument("--no-bandwidth", dest="bandwidth", action="store_false", help="skip the bandwidth measurement")
@@ -153,6 +157,8 @@ def parse_args(argv):
         args.stdp_sizes = [s for s in args.sizes if s[0] * s[1] <= STDP_DEFAULT_MAX_SYNAPSES]
     if args.dram_mib is not None and args.dram_mib < 1:
         ap.error(f"--dram-mib must be a positive number of MiB, got {args.dram_mib}")
+    if args.openmp_threads < 0:
+        ap.error(f"--openmp-threads must be >= 0, got {args.openmp_threads}")
     if args.timeout <= 0:
         ap.error(f"--timeout must be positive seconds, got {args.timeout}")
     return args
@@ -266,7 +272,8 @@ def main(argv=None):
         "note": "Measured on a machine shared with other work; see the load averages per run",
         "options": {"sizes": args.sizes, "durations": args.durations, "repeat": args.repeat,
                     "targets": args.targets, "stdp": args.stdp, "stdp_sizes": args.stdp_sizes,
-                    "quick": args.quick, "weight_seed": args.seed},
+                    "quick": args.quick, "weight_seed": args.seed, "threads": args.threads,
+                    "openmp_threads": args.openmp_threads},
         "features": feats,
         "measured": MEASURED,
         "bandwidth": None,
@@ -317,7 +324,7 @@ def main(argv=None):
                 for order, job in enumerate(jobs[k:] + jobs[:k]):  # rotated: no simulator always goes first
                     bar.set_postfix_str(f"{n_in}x{n_out} {job['target']} {job['device'] or ''} {job['variant']}")
                     spec = dict(job, duration=duration, seed=rep, weight_seed=args.seed, cython_cache=cython_cache,
-                                precision=args.precision)
+                                precision=args.precision, threads=args.threads, openmp_threads=args.openmp_threads)
                     if job["target"] == "cpp_standalone":
                         spec["project_dir"] = os.path.join(
                             build_root, f"{n_in}x{n_out}_{job['variant']}_{duration:g}s")
