@@ -274,7 +274,8 @@ def markdown(result):
     st = result.get("neuroimc_startup")
     if st:
         out += ["## neuroimc start-up", ""]
-        for name, fig in (("static", st), ("STDP", st.get("stdp"))):
+        for name, fig in (("static", st), ("STDP", st.get("stdp")),
+                          ("STDP, starting the background catch-up thread", st.get("stdp_background"))):
             if fig:
                 first = (f"build and first run {fig['build_and_first_run_s']:.2f} s, of which the first run "
                          if "build_and_first_run_s" in fig else "")  # results written before it was measured

@@ -101,6 +101,10 @@ class Network:
 
     #: steps per compiled chunk: Python (progress bar, monitor hand-off) runs once per chunk
     chunk_steps = 2000
+    #: synapse-steps of learning (synapses of the crossbars that log potentiation x steps) below which a run does
+    #: not start the background catch-up thread (threads=2): its start, about 0.1 ms (its first compile 0.5 s),
+    #: would cost more than the catch-ups it takes over
+    background_work = 1e8
     #: steps after which weight-only crossbars write to their devices even if nobody looks: a synapse takes
     #: at most two writes a step, and their counts are int32 until then (kernels.deferred)
     sync_steps = 2**30
@@ -301,8 +305,9 @@ class Network:
         done = 0
         log_open = False  # plastic crossbars keep their potentiation log open from chunk to chunk
         helper = contextlib.nullcontext()
-        if self.threads > 1 and self._learning and any(consts[K_entry.C_LAZY] != K_entry.EAGER
-                                                       for _, consts in pk["plastic_consts"]):
+        logged = sum(xb.shape[0] * xb.shape[1] for xb, consts in pk["plastic_consts"]
+                     if consts[K_entry.C_LAZY] != K_entry.EAGER)
+        if self.threads > 1 and self._learning and logged and logged * n_steps >= self.background_work:
             helper = background.BackgroundCatchUp(eager, pk["learning"], pk["synapses"])
         with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar, helper:
             try:

@@ -65,6 +65,7 @@ def _run(case, threads):
     w0 = np.random.default_rng(62).uniform(w_lo, 0.8, (N_IN, N))
     net = ni.Network(dt=DT, seed=1, threads=threads)
     net.chunk_steps = 700  # chunk ends inside runs, and runs end inside chunks
+    net.background_work = 0  # however short the run
     src = net.add(ni.SpikeSource(N_IN, indices=in_idx, times=in_times))
     pop = net.add(ni.LIFPopulation(N, **LIF))
     xb = net.connect(src, pop, ni.Crossbar.from_weights(w0 * W_SCALE, device=device, w_max=W_SCALE, seed=1,

@@ -40,16 +40,13 @@ N_CTL = 72
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def catch_up_loop(ctl, eager, entries, synapses, tables):
+def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rng, tables):
     """The background thread: sweep the rows of the plastic crossbars that log potentiation while ``CTL_GO``,
     until ``CTL_STOP``.  ``eager``, ``synapses`` and ``tables`` as the engine's (:func:`engine.run_chunk`):
     ``eager`` None leaves the device replays out of the compile."""
-    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
-     xb_nz0, nz, nz_idx, xb_sdu, xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched,
-     xb_conv, xb_rng, normals, grp_spikes) = synapses
     rules, consts, f, n, c, off = tables
     store_seq_cst(ctl, CTL_RUNNING, 1)
-    p, i = 0, 0
+    p, i = np.int64(0), np.int64(0)  # not literals: a literal argument compiles a copy of the callee of its own
     while load_acquire(ctl, CTL_STOP) == 0:
         if load_acquire(ctl, CTL_GO) == 0:
             spin_pause()
@@ -78,13 +75,14 @@ def catch_up_loop(ctl, eager, entries, synapses, tables):
     store_release(ctl, CTL_RUNNING, 0)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _try_row(p, i, batch, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rng, rules, consts, off, f, n, c):
     """Catch row ``i`` of crossbar ``p`` up if it logs potentiation, has ``batch`` entries pending and is free;
-    the entries applied."""
+    the entries applied.  ``eager`` None (every plastic crossbar weight-only): numba prunes the device replay
+    before typing, so that it is not compiled (a function of its own, as pruning needs ``eager`` an argument)."""
     o = off[p]
     lazy = consts[p, C_LAZY]
-    if not (lazy == WEIGHT_ONLY or (eager is not None and lazy == DEVICES)) or n[o[O_OPEN]] == 0:
+    if (lazy != WEIGHT_ONLY and lazy != DEVICES) or n[o[O_OPEN]] == 0:
         return 0
     if load_acquire(n, o[O_LOG_LEN]) - load_acquire(n, o[O_CURSOR] + i) < batch:
         return 0
@@ -92,13 +90,15 @@ def _try_row(p, i, batch, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb
     if not compare_exchange(n, lock, 0, 1):
         return 0
     x, last = o[O_XB], load_acquire(n, o[O_LOG_LEN])
+    applied = 0
     if lazy == WEIGHT_ONLY:
-        applied = catch_up(p, i, last, 1, w, xb_w0[x], rules, consts, off, f, n, c)
+        applied = catch_up(p, i, last, np.int64(1), w, xb_w0[x], rules, consts, off, f, n, c)
         if applied:
             n[lock + 1] = 1  # dirty: the network's thread settles the read energy (deferred.settle)
-    else:
-        applied = catch_up_devices(entries[p], p, i, last, 1, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x], xb_rng[x],
-                                   rules, off, f, n)
+    if eager is not None:
+        if lazy == DEVICES:
+            applied = catch_up_devices(entries[p], p, i, last, np.int64(1), w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
+                                       xb_rng[x], rules, off, f, n)
     store_release(n, lock, 0)
     return applied
 
@@ -163,7 +163,9 @@ class BackgroundCatchUp:
 
     def __init__(self, eager, learning, synapses):
         self.ctl = learning[6]
-        self._args = (self.ctl, eager, learning[0], synapses, learning[5])
+        s = synapses  # the arrays the catch-ups touch, by their place in the engine's tuple
+        self._args = (self.ctl, eager, None if eager is None else learning[0], s[7], s[6], s[10], s[9], s[18], s[17],
+                      s[28], learning[5])
         self._thread = None
         self._error = None
 

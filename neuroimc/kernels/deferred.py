@@ -265,7 +265,8 @@ def catch_up_row(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Row ``i`` of weight-only crossbar ``p`` applies the logged potentiations it has not seen (:func:`catch_up`)
     and its read energy is brought up to date (:func:`settle`)."""
     o = off[p]
-    applied = catch_up(p, i, n[o[O_LOG_LEN]], 0, w, w0, rules, consts, off, f, n, c)
+    # thread 0 (the engine's scratch), not a literal: that would compile a copy of catch_up of its own
+    applied = catch_up(p, i, n[o[O_LOG_LEN]], np.int64(0), w, w0, rules, consts, off, f, n, c)
     settle(p, i, applied, w, w0, e_row, e0, consts, off, f, n)
 
 
@@ -491,7 +492,7 @@ def flush_devices(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
     """Every row of crossbar ``p`` (which writes its devices) applies the whole log, which is then emptied."""
     o = off[p]
     for i in range(o[O_N_PRE]):
-        catch_up_devices(entry, p, i, n[o[O_LOG_LEN]], 0, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
+        catch_up_devices(entry, p, i, n[o[O_LOG_LEN]], np.int64(0), w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
         n[o[O_CURSOR] + i] = 0
     n[o[O_LOG_LEN]] = 0
 
