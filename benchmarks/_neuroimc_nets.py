@@ -98,7 +98,9 @@ def measure(spec):
 
     # warm-up: same device and variant on a tiny network, so that the timed run
     # neither compiles nor loads kernels from numba's cache
-    net, _, _ = build(10, 5, device, stdp, seed=0, weight_seed=0, precision=spec.get("precision", "float64"))
+    net, _, _ = build(10, 5, device, stdp, seed=0, weight_seed=0, precision=spec.get("precision", "float64"),
+                      threads=spec.get("threads"))
+    net.background_work = 0  # the background catch-up thread too, which the timed run starts
     net.run(10 * bn.DT, progress=False)
     t_warm = time.perf_counter()
 

@@ -91,7 +91,8 @@ class Network:
     threads : {1, 2}, optional
         Threads a run may use.  With 2, while ideal plastic crossbars learn, a second thread applies
         their logged potentiation in the background (:mod:`neuroimc.kernels.background`); the run
-        is the same bit for bit.  ``None`` (default): 2 where this process may use two cores or more.
+        is the same bit for bit.  ``None`` (default): ``NEUROIMC_THREADS`` if set, else 2 where this process
+        may use two cores or more.
 
     Example
     -------
@@ -112,7 +113,7 @@ class Network:
     def __init__(self, dt=0.1 * ms, seed=None, precision="float64", threads=None):
         self.dt = _checks.positive("dt", dt)
         self.precision = _checks.choice("precision", precision, {"float64", "float32"})
-        self.threads = (min(2, background.usable_cores()) if threads is None else
+        self.threads = (background.default_threads() if threads is None else
                         _checks.integer("threads", threads, low=1, high=2))
         if seed is not None:
             seed = _checks.integer("seed", seed, low=0)

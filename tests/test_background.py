@@ -115,9 +115,15 @@ def test_background_catch_ups_leave_the_run_the_same_bit_for_bit(case, monkeypat
     assert applied > 1000  # in lockstep the background thread did apply entries
 
 
-def test_threads_validation():
+def test_threads_validation(monkeypatch):
     assert ni.Network(threads=1).threads == 1
+    monkeypatch.delenv("NEUROIMC_THREADS", raising=False)
     assert ni.Network().threads == min(2, background.usable_cores())
+    monkeypatch.setenv("NEUROIMC_THREADS", "1")  # as sweeps set it for worker processes that share the cores
+    assert ni.Network().threads == 1 and ni.Network(threads=2).threads == 2
+    monkeypatch.setenv("NEUROIMC_THREADS", "4")
+    with pytest.raises(ValueError, match="NEUROIMC_THREADS must be 1 or 2, got '4'"):
+        ni.Network()
     with pytest.raises(ValueError, match="threads must be <= 2, got 3"):
         ni.Network(threads=3)
     with pytest.raises(TypeError, match="threads must be an integer, got True"):

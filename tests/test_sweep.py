@@ -32,7 +32,7 @@ def tiny_network(rate, w, seed):
     net.connect(src, pop, ni.Crossbar.from_weights(W, w_max=w))
     mon = net.monitor_spikes(pop)
     net.run(50 * ms, progress=False)
-    return {"counts": mon.counts(), "total": len(mon), "pid": os.getpid()}
+    return {"counts": mon.counts(), "total": len(mon), "pid": os.getpid(), "threads": net.threads}
 
 
 def arithmetic(a, b, seed):
@@ -300,6 +300,9 @@ def test_local_cluster_with_two_workers_runs_a_small_grid_and_records_failures(t
     for r in res.failed:
         assert r["rate"] == 2e4 and r["error_type"] == "ValueError" and "rate" in r["error"]
     assert all(r["pid"] != os.getpid() for r in res.ok)  # ran in worker processes
+    # which share the cores: no background catch-up thread unless a core is left over
+    from neuroimc.kernels.background import usable_cores
+    assert {r["threads"] for r in res.ok} == {max(1, min(2, usable_cores() // 2))}
     serial = sweep(tiny_network, grid, seeds=2, scheduler="serial", progress=False)
     # reproducible: a seeded task gives the same spikes in any process
     assert [r["counts"] for r in res.ok] == [r["counts"] for r in serial.ok]

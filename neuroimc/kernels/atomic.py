@@ -6,6 +6,7 @@ accesses around them as their names say (acquire: later accesses stay after; rel
 earlier ones stay before; seq_cst: both, and all seq_cst operations take one global order).
 """
 import platform
+import sys
 
 from llvmlite import ir
 from numba import types
@@ -77,6 +78,7 @@ def compare_exchange(typingctx, array, index, expected, value):
 
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+_POSIX = sys.platform.startswith(("linux", "darwin", "freebsd"))
 
 
 @intrinsic
@@ -86,6 +88,21 @@ def spin_pause(typingctx):
         if _X86:
             fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
                                                 "llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
+@intrinsic
+def yield_core(typingctx):
+    """Give the core to another runnable thread, if any (POSIX ``sched_yield``; nothing elsewhere).
+
+    A thread that spins on a machine with more runnable threads than cores would otherwise keep the
+    core from the very thread it waits for; on an idle core it returns at once.
+    """
+    def codegen(context, builder, sig, args):
+        if _POSIX:
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
             builder.call(fn, [])
         return context.get_dummy_value()
     return types.none(), codegen

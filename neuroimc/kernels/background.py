@@ -26,10 +26,11 @@ import time
 import numpy as np
 from numba import njit
 
-from .atomic import compare_exchange, load_acquire, load_seq_cst, spin_pause, store_release, store_seq_cst
+from .atomic import compare_exchange, load_acquire, load_seq_cst, spin_pause, store_release, store_seq_cst, yield_core
 from .deferred import LOCK_STRIDE, O_CURSOR, O_LOCK, O_LOG_LEN, O_N_PRE, O_OPEN, O_XB, catch_up, catch_up_devices
 from .entry import C_LAZY, DEVICES, WEIGHT_ONLY
 
+SPINS = 64  # pause hints before a waiting thread yields its core (to the one it waits for, on a busy machine)
 MIN_BATCH = 32  # pending entries worth taking a row's lock for: fewer, and the lock costs more than it saves
 LOCKSTEP = False  # tests: the engine waits at each step for a sweep over all rows (the thread works however loaded)
 # words of the control array, a cache line apart: go, busy, stop (the handshakes), running (the thread is in its
@@ -47,9 +48,10 @@ def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rn
     rules, consts, f, n, c, off = tables
     store_seq_cst(ctl, CTL_RUNNING, 1)
     p, i = np.int64(0), np.int64(0)  # not literals: a literal argument compiles a copy of the callee of its own
+    idle = 0
     while load_acquire(ctl, CTL_STOP) == 0:
         if load_acquire(ctl, CTL_GO) == 0:
-            spin_pause()
+            idle = _wait(idle)
             continue
         # Dekker's handshake with pause(): of "BUSY = 1, read GO" here and "GO = 0, read BUSY" there, in one
         # global order, at least one sees the other's store
@@ -63,6 +65,7 @@ def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rn
         if applied:
             ctl[CTL_ROWS] += 1
             ctl[CTL_ENTRIES] += applied
+            idle = 0
         i += 1
         if i >= off[p, O_N_PRE]:
             i = 0
@@ -71,7 +74,7 @@ def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rn
                 p = 0
                 store_release(ctl, CTL_SWEEPS, ctl[CTL_SWEEPS] + 1)
             if not applied:
-                spin_pause()
+                idle = _wait(idle)
     store_release(ctl, CTL_RUNNING, 0)
 
 
@@ -104,11 +107,22 @@ def _try_row(p, i, batch, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _wait(spins):
+    """One round of a wait: a pause hint, and after ``SPINS`` of them the core to any other thread."""
+    if spins < SPINS:
+        spin_pause()
+        return spins + 1
+    yield_core()
+    return spins
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def lock_row(p, i, off, n):
     """The network's thread takes row ``i`` of crossbar ``p`` (waits while a catch-up holds it)."""
     lock = off[p, O_LOCK] + LOCK_STRIDE * i
+    spins = 0
     while not compare_exchange(n, lock, 0, 1):
-        spin_pause()
+        spins = _wait(spins)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -120,8 +134,9 @@ def unlock_row(p, i, off, n):
 def pause(ctl):
     """Stop the background thread taking rows; returns once it holds none."""
     store_seq_cst(ctl, CTL_GO, 0)
+    spins = 0
     while load_seq_cst(ctl, CTL_BUSY) != 0:
-        spin_pause()
+        spins = _wait(spins)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -135,8 +150,9 @@ def await_sweep(ctl):
     if load_acquire(ctl, CTL_LOCKSTEP) == 0:
         return
     target = load_acquire(ctl, CTL_SWEEPS) + 2  # the next sweep may have begun before now
+    spins = 0
     while load_acquire(ctl, CTL_SWEEPS) < target:
-        spin_pause()
+        spins = _wait(spins)
 
 
 def usable_cores():
@@ -145,6 +161,17 @@ def usable_cores():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def default_threads():
+    """``Network(threads=None)``: ``NEUROIMC_THREADS`` if set (1 or 2; sweeps set it for their worker processes,
+    which share the cores), else 2 where this process may use two cores or more."""
+    value = os.environ.get("NEUROIMC_THREADS", "").strip()
+    if not value:
+        return min(2, usable_cores())
+    if value not in ("1", "2"):
+        raise ValueError(f"NEUROIMC_THREADS must be 1 or 2, got {value!r}")
+    return int(value)
 
 
 def control():

@@ -4,8 +4,9 @@ Each task calls ``function(**params, seed=seed)``, which builds a network
 seeded from ``seed`` (so that its device sampling, noise and inputs — the chip
 instance — are reproducible), runs it and returns a dict of metrics.  Tasks run
 on a Dask distributed cluster: by default a :class:`~distributed.LocalCluster`
-of worker *processes* (one thread each: the numba engine is single-threaded
-and holds the GIL between chunks) that the sweep creates and closes; a
+of worker *processes* (one thread each: the numba engine holds the GIL between
+chunks, and a network's background catch-up thread runs only where the workers
+leave a core over: ``NEUROIMC_THREADS``) that the sweep creates and closes; a
 scheduler address or an existing ``Client`` runs them on a real cluster.
 ``scheduler="serial"`` runs them one after another in this process, for
 debugging (breakpoints, no pickling).
@@ -26,6 +27,7 @@ import traceback
 
 from tqdm.auto import tqdm
 
+from ..kernels.background import usable_cores
 from .cache import TaskCache
 from .result import SweepResult
 from .tasks import execute, execute_pickled, failure, make_tasks
@@ -214,8 +216,10 @@ def _connect(scheduler, workers):
     from distributed import Client, LocalCluster
 
     if scheduler is None or (isinstance(scheduler, str) and scheduler == "local"):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        # the workers share the cores: a network's background catch-up thread only where one is left over
+        threads = max(1, min(2, usable_cores() // workers))
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR, env={"NEUROIMC_THREADS": str(threads)})
         client = Client(cluster)
         return client, [client, cluster]
     if isinstance(scheduler, Client):
