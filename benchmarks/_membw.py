@@ -6,7 +6,7 @@ synaptic events cannot exceed ``read bandwidth / bytes per weight`` (4 for
 float32, 8 for float64).  The bandwidth depends on where the weights live:
 in the last-level cache (LLC) when the matrix fits, otherwise in DRAM.
 
-Measurements, single-threaded like both simulators:
+Measurements, single-threaded like the row reads of both simulators:
 
 * ``stream_read_GBps``: a vectorised streaming read (sum into 64 independent
   accumulators) of a float32 array that fits in L2, one that fits in the LLC

@@ -78,7 +78,9 @@ MEASURED = {
                          "bound for Brian2); codegen_s, compile_s (make) and binary_wall_s reported apart; "
                          "single-threaded (openmp_threads 0)",
     "ratios": "neuroimc s_per_image / Brian2 s_per_image (below 1: neuroimc is faster); *_cpu: the same with "
-              "CPU times (steadier on a shared machine; all three simulations are single-threaded)",
+              "CPU times (steadier on a shared machine; Brian2 runs on one thread, neuroimc's training on two where "
+              "two cores are usable: a second one applies logged potentiation in the background, its CPU time "
+              "counted)",
     "cpu_share": "run_cpu_s / run_wall_s of a timed part: below 1 it waited for a core; load averages (1 min) "
                  "before and after each part are in load_average_before/after",
 }
