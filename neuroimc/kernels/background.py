@@ -43,8 +43,9 @@ N_CTL = 72
 @njit(cache=True, error_model="numpy", nogil=True)
 def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rng, tables):
     """The background thread: sweep the rows of the plastic crossbars that log potentiation while ``CTL_GO``,
-    until ``CTL_STOP``.  ``eager``, ``synapses`` and ``tables`` as the engine's (:func:`engine.run_chunk`):
-    ``eager`` None leaves the device replays out of the compile."""
+    until ``CTL_STOP``.  ``eager`` and ``tables`` as the engine's (:func:`engine.run_chunk`), the arrays as in its
+    ``synapses``, ``entries`` its plastic entries (``None`` with ``eager``): ``eager`` None (every plastic crossbar
+    weight-only) makes numba prune the device replay before typing, so that it is not compiled."""
     rules, consts, f, n, c, off = tables
     store_seq_cst(ctl, CTL_RUNNING, 1)
     p, i = np.int64(0), np.int64(0)  # not literals: a literal argument compiles a copy of the callee of its own
@@ -59,8 +60,19 @@ def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rn
         if load_seq_cst(ctl, CTL_GO) == 0:
             store_release(ctl, CTL_BUSY, 0)
             continue
-        applied = _try_row(p, i, ctl[CTL_BATCH], eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rng, rules,
-                           consts, off, f, n, c)
+        applied = 0
+        lock = _claim(p, i, ctl[CTL_BATCH], consts, off, n)
+        if lock >= 0:
+            x, last = off[p, O_XB], load_acquire(n, off[p, O_LOG_LEN])
+            if consts[p, C_LAZY] == WEIGHT_ONLY:
+                applied = catch_up(p, i, last, np.int64(1), w, xb_w0[x], rules, consts, off, f, n, c)
+                if applied:
+                    n[lock + 1] = 1  # dirty: the network's thread settles the read energy (deferred.settle)
+            if eager is not None:
+                if consts[p, C_LAZY] == DEVICES:
+                    applied = catch_up_devices(entries[p], p, i, last, np.int64(1), w, xb_w0[x], sd, xb_sd0[x], e_row,
+                                               xb_e0[x], xb_rng[x], rules, off, f, n)
+            store_release(n, lock, 0)
         store_release(ctl, CTL_BUSY, 0)
         if applied:
             ctl[CTL_ROWS] += 1
@@ -78,32 +90,18 @@ def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rn
     store_release(ctl, CTL_RUNNING, 0)
 
 
-@njit(cache=True, error_model="numpy")
-def _try_row(p, i, batch, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rng, rules, consts, off, f, n, c):
-    """Catch row ``i`` of crossbar ``p`` up if it logs potentiation, has ``batch`` entries pending and is free;
-    the entries applied.  ``eager`` None (every plastic crossbar weight-only): numba prunes the device replay
-    before typing, so that it is not compiled (a function of its own, as pruning needs ``eager`` an argument)."""
+@njit(cache=True, error_model="numpy", inline="always")
+def _claim(p, i, batch, consts, off, n):
+    """Lock row ``i`` of crossbar ``p`` if it logs potentiation, has ``batch`` entries pending and is free: the
+    index of its lock word, or -1."""
     o = off[p]
     lazy = consts[p, C_LAZY]
     if (lazy != WEIGHT_ONLY and lazy != DEVICES) or n[o[O_OPEN]] == 0:
-        return 0
+        return -1
     if load_acquire(n, o[O_LOG_LEN]) - load_acquire(n, o[O_CURSOR] + i) < batch:
-        return 0
+        return -1
     lock = o[O_LOCK] + LOCK_STRIDE * i
-    if not compare_exchange(n, lock, 0, 1):
-        return 0
-    x, last = o[O_XB], load_acquire(n, o[O_LOG_LEN])
-    applied = 0
-    if lazy == WEIGHT_ONLY:
-        applied = catch_up(p, i, last, np.int64(1), w, xb_w0[x], rules, consts, off, f, n, c)
-        if applied:
-            n[lock + 1] = 1  # dirty: the network's thread settles the read energy (deferred.settle)
-    if eager is not None:
-        if lazy == DEVICES:
-            applied = catch_up_devices(entries[p], p, i, last, np.int64(1), w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
-                                       xb_rng[x], rules, off, f, n)
-    store_release(n, lock, 0)
-    return applied
+    return lock if compare_exchange(n, lock, 0, 1) else -1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -144,7 +142,7 @@ def resume(ctl):
     store_seq_cst(ctl, CTL_GO, 1)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def await_sweep(ctl):
     """In lockstep (tests), the network's thread waits until the background one has swept every row once."""
     if load_acquire(ctl, CTL_LOCKSTEP) == 0:

@@ -260,7 +260,7 @@ def log_len(p, off, n):
     return n[off[p, O_LOG_LEN]]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def catch_up_row(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Row ``i`` of weight-only crossbar ``p`` applies the logged potentiations it has not seen (:func:`catch_up`)
     and its read energy is brought up to date (:func:`settle`)."""
@@ -322,7 +322,7 @@ def catch_up(p, i, last, thread, w, w0, rules, consts, off, f, n, c):
     return last - first
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def settle(p, i, applied, w, w0, e_row, e0, consts, off, f, n):
     """Row ``i``'s read energy after its catch-ups: its base at the log's opening (:func:`start`) plus its
     weights' part, when entries were applied (``applied``) or the row is marked dirty (by
