@@ -89,9 +89,9 @@ class Network:
         that ideal crossbars learn on their weights alone (kernels.deferred):
         their learned weights then carry float32 rounding.
     threads : {1, 2}, optional
-        Threads a run may use.  With 2, while ideal plastic crossbars learn, a second thread applies
-        their logged potentiation in the background (:mod:`neuroimc.kernels.background`); the run
-        is the same bit for bit.  ``None`` (default): ``NEUROIMC_THREADS`` if set, else 2 where this process
+        Threads a run may use.  With 2, while plastic crossbars learn, a second thread applies their
+        logged potentiation in the background (:mod:`neuroimc.kernels.background`; only in runs with
+        at least :attr:`background_work` to learn); the run is the same bit for bit.  ``None`` (default): ``NEUROIMC_THREADS`` if set, else 2 where this process
         may use two cores or more.
 
     Example

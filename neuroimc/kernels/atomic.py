@@ -26,24 +26,19 @@ def _check(array, index):
         raise TypeError("atomics take an int64 array and an integer index")
 
 
-@intrinsic
-def load_acquire(typingctx, array, index):
-    """``array[index]``, read before any later access."""
-    _check(array, index)
+def _load(ordering):
+    @intrinsic
+    def load(typingctx, array, index):
+        _check(array, index)
 
-    def codegen(context, builder, sig, args):
-        return builder.load_atomic(_pointer(context, builder, sig, args), "acquire", 8)
-    return types.int64(array, index), codegen
+        def codegen(context, builder, sig, args):
+            return builder.load_atomic(_pointer(context, builder, sig, args), ordering, 8)
+        return types.int64(array, index), codegen
+    return load
 
 
-@intrinsic
-def load_seq_cst(typingctx, array, index):
-    """``array[index]``, in the global order of seq_cst operations."""
-    _check(array, index)
-
-    def codegen(context, builder, sig, args):
-        return builder.load_atomic(_pointer(context, builder, sig, args), "seq_cst", 8)
-    return types.int64(array, index), codegen
+load_acquire = _load("acquire")  # array[index], read before any later access
+load_seq_cst = _load("seq_cst")  # array[index], in the global order of seq_cst operations
 
 
 def _store(ordering):

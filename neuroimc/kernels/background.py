@@ -1,15 +1,18 @@
-"""Weight-only catch-ups on the second core.
+"""Catch-ups on the second core.
 
-A weight-only crossbar logs its potentiation and each row applies the entries it has not seen
-just before it is next read (:mod:`kernels.deferred`): at 1000 x 1000 that is half the run
-time, on the one thread that runs the network.  A second thread can do most of it in the
-background, while the first goes on: it sweeps the rows and catches up those with at least
-``MIN_BATCH`` entries pending, so that a row that spikes finds little left to apply.
+A plastic crossbar logs its potentiation and each row applies the entries it has not seen just
+before it is next read (:mod:`kernels.deferred`: weight-only on ideal cards, replayed on the
+devices otherwise): at 1000 x 1000 that is half the run time, on the one thread that runs the
+network.  A second thread does most of it in the background while the first goes on: it sweeps
+the rows and catches up those with at least ``MIN_BATCH`` entries pending, so that a row that
+spikes finds little left to apply.
 
-The weights do not depend on which thread applied an entry, nor when: a row applies its entries
-in log order, replaying its pre trace with the same multiplications either way.  The row's
-read energy is recomputed from its weights (:func:`deferred.settle`), not accumulated per
-catch-up.  Runs therefore stay bit for bit reproducible from their seed.
+Nothing depends on which thread applied an entry, nor when: a row applies its entries in log
+order, replaying its pre trace with the same multiplications either way; device updates draw
+their noise from keyed streams; a replay adds its read-energy changes entry by entry in time
+order, whoever applies them; and a weight-only row's read energy is recomputed from its weights
+(:func:`deferred.settle`), not accumulated per catch-up.  Runs therefore stay bit for bit
+reproducible from their seed.
 
 Synchronisation, per row: a lock word (:data:`deferred.LOCK_STRIDE` words apart, so that two
 rows never share a cache line), taken by the network's thread from the row's catch-up to the end

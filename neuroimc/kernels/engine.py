@@ -180,7 +180,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
         entries, xb_plastic, grp_pin_ptr, grp_pin, devices, tables, ctl = learning
         rules, consts, lz_f, lz_n, lz_c, lz_off = tables
         any_plastic = learn
-        # a background thread catches weight-only rows up (kernels.background): rows are locked while in use
+        # a background thread catches rows up (kernels.background): rows of logging crossbars are locked while in use
         helped = any_plastic and background.load_acquire(ctl, background.CTL_RUNNING) != 0
     adapting = False
     for k in range(theta.size):
@@ -293,11 +293,11 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                             deferred.catch_up_row(pl, node - xb_pre0[x], w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                   lz_off, lz_f, lz_n, lz_c)
                         elif eager is not None and consts[pl, C_LAZY] == DEVICES:
+                            last = deferred.log_len(pl, lz_off, lz_n)
                             # thread 0: the engine's scratch (np.int64: a literal would compile a copy of its own)
-                            deferred.catch_up_devices(entries[pl], pl, node - xb_pre0[x], deferred.log_len(pl, lz_off,
-                                                                                                          lz_n),
-                                                      np.int64(0), w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
-                                                      xb_rng[x], rules, lz_off, lz_f, lz_n)
+                            deferred.catch_up_devices(entries[pl], pl, node - xb_pre0[x], last, np.int64(0), w, xb_w0[x],
+                                                      sd, xb_sd0[x], e_row, xb_e0[x], xb_rng[x], rules, lz_off, lz_f,
+                                                      lz_n)
                 _read_row(x, node - xb_pre0[x], xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
                           xb_nz0, nz, xb_e0, e_row, xb_energy, xb_lsb, xb_tile, xb_acc0, acc, xb_touch0, touched, I)
                 if learning is not None:
