@@ -1,4 +1,6 @@
 """On-chip STDP: Brian2 agreement with ideal devices; pulses, wear and energy with real cards."""
+import threading
+
 import numpy as np
 import pytest
 
@@ -362,10 +364,11 @@ def test_weight_only_crossbars_write_their_devices_at_least_every_sync_steps(mon
     assert results[0][2].sum() > 10 * N_IN * N
 
 
-def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_date(monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_date(threads, monkeypatch):
     """Weight-only crossbars keep their potentiation log open from chunk to chunk of a run. A run
     interrupted between chunks (Ctrl-C) still applies it: the weights and write counts equal those of
-    a run that stopped at the same step."""
+    a run that stopped at the same step; with a background catch-up thread too, which then stops."""
     rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
     in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.3, DT, seed=91)
     w0 = np.random.default_rng(92).uniform(0.2, 0.8, (N_IN, N))
@@ -373,6 +376,7 @@ def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_dat
     for interrupt in (True, False):
         net, src, pop, xb = build_neuroimc(rule, w0, in_idx, in_times)
         net.chunk_steps = 400
+        net.threads, net.background_work = threads, 0
         if interrupt:
             calls = []
             refresh = ni.Network._steps_to_next_refresh
@@ -390,6 +394,7 @@ def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_dat
         else:
             net.run(1200 * DT, progress=False)
         assert net._step == 1200
+        assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())
         results.append((xb.weights(), xb.pulse_counts(), xb._read_energy.copy()))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
