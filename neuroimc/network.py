@@ -91,8 +91,8 @@ class Network:
     threads : {1, 2}, optional
         Threads a run may use.  With 2, while plastic crossbars learn, a second thread applies their
         logged potentiation in the background (:mod:`neuroimc.kernels.background`; only in runs with
-        at least :attr:`background_work` to learn); the run is the same bit for bit.  ``None`` (default): ``NEUROIMC_THREADS`` if set, else 2 where this process
-        may use two cores or more.
+        at least :attr:`background_work` to learn); the run is the same bit for bit.  ``None``
+        (default): ``NEUROIMC_THREADS`` if set, else 2 where this process may use two cores or more.
 
     Example
     -------

@@ -232,7 +232,7 @@ def _depress(i, w, post, factor, soft, lo, hi, k, writes, two_sided, reference):
 
 
 @njit(cache=True, error_model="numpy")
-def post_spike(p, j, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
+def post_spike(p, j, step, rules, off, f, n):
     """Post spike of column ``j``: log the potentiation (``factor * pre[i]`` for every row ``i``), then step
     the post traces."""
     o, rule = off[p], rules[p]

@@ -343,8 +343,7 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                                                    lz_n, lz_c)
                                 if helped:
                                     background.resume(ctl)
-                            deferred.post_spike(pl, node - xb_post0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
-                                                lz_off, lz_f, lz_n, lz_c)
+                            deferred.post_spike(pl, node - xb_post0[x], t, rules, lz_off, lz_f, lz_n)
                 if helped:
                     background.await_sweep(ctl)
 
