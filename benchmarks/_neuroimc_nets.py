@@ -87,6 +87,17 @@ def _plain(obj):
     return repr(obj)
 
 
+def stolen_s():
+    """CPU time the host has taken from this virtual machine (all its CPUs, ``steal`` in ``/proc/stat``), seconds;
+    None where there is no such file."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def measure(spec):
     """One timed run; ``spec`` has n_in, n_out, duration, seed, weight_seed, device, variant."""
     t_start = time.perf_counter()
@@ -112,11 +123,13 @@ def measure(spec):
     net.run(0.0, progress=False)  # packs the network (copies weights into the engine's buffer)
     t_packed = time.perf_counter()
 
+    steal0 = stolen_s()
     c0 = time.process_time()
     w0 = time.perf_counter()
     net.run(duration, progress=False)
     wall = time.perf_counter() - w0
     cpu = time.process_time() - c0
+    steal1 = stolen_s()
 
     if stdp and np.array_equal(w_before, xbar.weights()):
         raise RuntimeError("STDP was attached but no weight changed during the run")
@@ -139,6 +152,10 @@ def measure(spec):
         "window_counts": bn.window_counts(spikes.times, duration),
         "precision": precision,
         "threads": net.threads,
+        # what the second thread did, and the CPU time the host took from this virtual machine meanwhile: the
+        # first places of a slow repetition to look
+        "background_catch_ups": net.background_catch_ups if stdp else None,
+        "stolen_s": None if steal0 is None or steal1 is None else steal1 - steal0,
         "weight_itemsize": int(xbar._w_eff.dtype.itemsize),
     }
     result.update(peak_rss_mb())

@@ -301,6 +301,9 @@ class Network:
         # None: every plastic crossbar learns weight-only, and the kernel is compiled without the device path
         eager = None if all(consts[K_entry.C_LAZY] == K_entry.WEIGHT_ONLY for _, consts in pk["plastic_consts"]) \
             else True
+        learning = pk["learning"]
+        if learning is not None and eager is None:  # nor takes the entries: each array it unboxes costs compile time
+            learning = learning._replace(entries=None)
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         done = 0
@@ -309,14 +312,14 @@ class Network:
         logged = sum(xb.shape[0] * xb.shape[1] for xb, consts in pk["plastic_consts"]
                      if consts[K_entry.C_LAZY] != K_entry.EAGER)
         if self.threads > 1 and self._learning and logged and logged * n_steps >= self.background_work:
-            helper = background.BackgroundCatchUp(eager, pk["learning"], pk["synapses"])
+            helper = background.BackgroundCatchUp(eager, learning, pk["synapses"])
         with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar, helper:
             try:
                 while done < n_steps:
                     chunk = min(self.chunk_steps, n_steps - done, self._steps_to_next_refresh())
                     # closed when the run ends or the devices are synced: then Python looks at the weights
                     close = done + chunk >= n_steps or self._unsynced + chunk >= self.sync_steps
-                    ran = self._run_chunk(chunk, close, eager)
+                    ran = self._run_chunk(chunk, close, eager, learning)
                     log_open = self._learning and not close
                     if ran < chunk:  # spike buffer was full: make room and go on
                         self._grow_spike_buffer()
@@ -334,17 +337,17 @@ class Network:
                             self._unsynced = 0
             finally:
                 if log_open:  # interrupted (Ctrl-C between chunks): bring the weights up to date all the same
-                    self._run_chunk(0, True, eager)
+                    self._run_chunk(0, True, eager, learning)
         return self
 
-    def _run_chunk(self, steps, close, eager):
+    def _run_chunk(self, steps, close, eager, learning):
         """Run the compiled loop for ``steps`` steps and hand the recordings over; the steps it ran."""
         pk = self._packed
         st_buf = np.empty((steps, pk["st_node"].size))
         record = pk["record_head"] + (pk["st_var"], pk["st_node"], st_buf)
         pk["spk_count"][0] = 0
         ran = engine.run_chunk(self._step, steps, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"],
-                               record, pk["analog"], pk["learning"], eager, self._learning, close)
+                               record, pk["analog"], learning, eager, self._learning, close)
         self._hand_over(st_buf[:ran], ran)
         return ran
 
@@ -585,38 +588,38 @@ class Network:
         grp_spikes = np.array([g._spikes[0] for g in groups], np.int64)
         for k, g in enumerate(groups):
             g._spikes = grp_spikes[k : k + 1]
-        return (
-            node_group,
-            grp_xb_ptr,
-            grp_xb,
-            np.array([node0[id(xb.pre)] for xb in xbs], np.int64),
-            np.array([node0[id(xb.post)] for xb in xbs], np.int64),
-            np.array([xb.shape[1] for xb in xbs], np.int64),
-            w0,
-            w,
-            reads,
-            sd0,
-            sd,
-            sdr0,
-            sd_ref,
-            nz0,
-            np.zeros(nz_size),
-            np.zeros(max([xb.shape[1] for xb in xbs], default=0), np.uint64),
-            sdu,
-            e0,
-            e_row,
-            energy,
-            lsb,
-            half,
-            tile_rows,
-            acc0,
-            acc,
-            touch0,
-            np.zeros(int(touch0[-1]), np.bool_),
-            conv,
-            rng,
-            _normal_table(),
-            grp_spikes,
+        return engine.Synapses(
+            node_group=node_group,
+            grp_xb_ptr=grp_xb_ptr,
+            grp_xb=grp_xb,
+            xb_pre0=np.array([node0[id(xb.pre)] for xb in xbs], np.int64),
+            xb_post0=np.array([node0[id(xb.post)] for xb in xbs], np.int64),
+            xb_npost=np.array([xb.shape[1] for xb in xbs], np.int64),
+            xb_w0=w0,
+            w=w,
+            xb_reads=reads,
+            xb_sd0=sd0,
+            sd=sd,
+            xb_sdr0=sdr0,
+            sd_ref=sd_ref,
+            xb_nz0=nz0,
+            nz=np.zeros(nz_size),
+            nz_idx=np.zeros(max([xb.shape[1] for xb in xbs], default=0), np.uint64),
+            xb_sdu=sdu,
+            xb_e0=e0,
+            e_row=e_row,
+            xb_energy=energy,
+            xb_lsb=lsb,
+            xb_half=half,
+            xb_tile=tile_rows,
+            xb_acc0=acc0,
+            acc=acc,
+            xb_touch0=touch0,
+            touched=np.zeros(int(touch0[-1]), np.bool_),
+            xb_conv=conv,
+            xb_rng=rng,
+            normals=_normal_table(),
+            grp_spikes=grp_spikes,
         )
 
     def _pack_learning(self, dt):
@@ -644,7 +647,9 @@ class Network:
         pin = np.array([x for o in incoming for x in o], np.int64)
         # None when every plastic crossbar takes the ideal path: the kernel then leaves the device path out
         devices = None if all(e[10][K_entry.C_SIMPLE] for e in entries) else True
-        return (tuple(entries), xb_plastic, ptr, pin, devices, tables, background.control()), consts_of
+        learning = engine.Learning(entries=tuple(entries), xb_plastic=xb_plastic, grp_pin_ptr=ptr, grp_pin=pin,
+                                   devices=devices, tables=tables, ctl=background.control())
+        return learning, consts_of
 
     def _hand_over(self, st_buf, ran):
         """Give each monitor its part of what the kernel recorded in the last chunk."""
@@ -682,6 +687,16 @@ class Network:
     def synaptic_events(self):
         """Synaptic events so far: row reads times row length, summed over crossbars."""
         return int(sum(xb.row_reads * xb.shape[1] for xb in self.crossbars))
+
+    @property
+    def background_catch_ups(self):
+        """What the background thread (``threads=2``) did in the last run that started it: the ``rows`` it caught
+        up, the log ``entries`` it applied and its ``sweeps`` over the rows (all 0 until a run starts it, and again
+        after objects are added).  The network's own thread applied the other entries."""
+        learning = self._packed["learning"] if self._packed is not None else None
+        ctl = learning.ctl if learning is not None else background.control()
+        return {"rows": int(ctl[background.CTL_ROWS]), "entries": int(ctl[background.CTL_ENTRIES]),
+                "sweeps": int(ctl[background.CTL_SWEEPS])}
 
     def __repr__(self):
         return (

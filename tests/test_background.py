@@ -75,7 +75,7 @@ def _run(case, threads):
     applied = 0
     for duration in (0.2, 0.3):
         net.run(duration * second, progress=False)
-        applied += net._packed["learning"][6][background.CTL_ENTRIES]
+        applied += net.background_catch_ups["entries"]
     assert xb._learns_weight_only() if device == "ideal" else xb._defers_potentiation()
     other = "minus" if mapping == "differential" else "reference"
     return applied, dict(steps=mon.steps, idx=mon.indices, w=xb.weights(), plus=xb.pulse_counts("plus"),
@@ -117,6 +117,7 @@ def test_background_catch_ups_leave_the_run_the_same_bit_for_bit(case, monkeypat
 
 def test_threads_validation(monkeypatch):
     assert ni.Network(threads=1).threads == 1
+    assert ni.Network().background_catch_ups == {"rows": 0, "entries": 0, "sweeps": 0}  # no run started it
     monkeypatch.delenv("NEUROIMC_THREADS", raising=False)
     assert ni.Network().threads == min(2, background.usable_cores())
     monkeypatch.setenv("NEUROIMC_THREADS", "1")  # as sweeps set it for worker processes that share the cores

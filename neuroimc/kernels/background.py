@@ -182,18 +182,18 @@ def control():
 
 class BackgroundCatchUp:
     """The background thread of one run: ``with BackgroundCatchUp(eager, learning, synapses): ...``, arguments
-    as the engine's (:func:`engine.run_chunk`).
+    as the engine's (:func:`engine.run_chunk`: ``learning`` an ``engine.Learning``, ``synapses`` an
+    ``engine.Synapses``).
 
-    The control array (:func:`control`) is the learning tuple's last; the thread starts paused and the
-    engine resumes and pauses it (:func:`pause`, :func:`resume`).  Leaving the block stops the thread and
-    waits for it.
+    The thread runs on the learning's control array (:func:`control`); it starts paused and the engine
+    resumes and pauses it (:func:`pause`, :func:`resume`).  Leaving the block stops the thread and waits for it.
     """
 
     def __init__(self, eager, learning, synapses):
-        self.ctl = learning[6]
-        s = synapses  # the arrays the catch-ups touch, by their place in the engine's tuple
-        self._args = (self.ctl, eager, None if eager is None else learning[0], s[7], s[6], s[10], s[9], s[18], s[17],
-                      s[28], learning[5])
+        self.ctl = learning.ctl
+        s = synapses
+        self._args = (self.ctl, eager, None if eager is None else learning.entries, s.w, s.xb_w0, s.sd, s.xb_sd0,
+                      s.e_row, s.xb_e0, s.xb_rng, learning.tables)
         self._thread = None
         self._error = None
 

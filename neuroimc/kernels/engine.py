@@ -19,6 +19,8 @@ the same spikes as its Brian2 twin:
 5. ``resets``     ``v = v_reset`` (and ``theta += theta_plus``) for neurons that spiked;
 and spikes of monitored nodes are appended to the spike buffer.
 """
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -31,6 +33,20 @@ RATE_CLASSES = 8  # octave classes of input rates per Poisson source (see Networ
 V_VAR = 0  # codes of recordable state variables
 I_VAR = 1
 _MASK16 = np.uint64(0xFFFF)
+
+#: Every crossbar's arrays, as :meth:`Network._pack <neuroimc.network.Network._pack>` lays them out: per-node
+#: and per-group lookups, flat buffers of all crossbars (weights ``w``, read-noise deviations ``sd``, read
+#: energies per row ``e_row``, ...) and, per crossbar ``x``, its offsets into them (``xb_*[x]``).  Kernels
+#: take the arrays by name.
+Synapses = namedtuple("Synapses", [
+    "node_group", "grp_xb_ptr", "grp_xb", "xb_pre0", "xb_post0", "xb_npost", "xb_w0", "w", "xb_reads", "xb_sd0",
+    "sd", "xb_sdr0", "sd_ref", "xb_nz0", "nz", "nz_idx", "xb_sdu", "xb_e0", "e_row", "xb_energy", "xb_lsb",
+    "xb_half", "xb_tile", "xb_acc0", "acc", "xb_touch0", "touched", "xb_conv", "xb_rng", "normals", "grp_spikes"])
+#: What plastic crossbars add (``None`` without any): their entries (:mod:`kernels.entry`; ``None`` when all
+#: learn weight-only), each crossbar's plastic index, the crossbars into each group, the device flag (``None``
+#: when every entry takes the ideal path), the tables of :mod:`kernels.deferred` and the control array of
+#: :mod:`kernels.background`.
+Learning = namedtuple("Learning", ["entries", "xb_plastic", "grp_pin_ptr", "grp_pin", "devices", "tables", "ctl"])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -85,9 +101,9 @@ def _read_noise(synapses, I):
     per device read (the same distribution, 2-8x fewer draws).  A row's reference
     device adds one deviate shared by all columns; summed over rows it stays one.
     """
-    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
-     xb_nz0, nz, nz_idx, xb_sdu, xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched,
-     xb_conv, xb_rng, normals, grp_spikes) = synapses
+    sy = synapses
+    xb_post0, xb_npost, xb_nz0, nz, nz_idx, xb_sdu = sy.xb_post0, sy.xb_npost, sy.xb_nz0, sy.nz, sy.nz_idx, sy.xb_sdu
+    xb_lsb, acc, xb_acc0, xb_touch0, xb_rng, normals = sy.xb_lsb, sy.acc, sy.xb_acc0, sy.xb_touch0, sy.xb_rng, sy.normals
     for x in range(xb_nz0.size):
         if xb_nz0[x] < 0:
             continue
@@ -127,9 +143,9 @@ def _read_noise(synapses, I):
 @njit(cache=True, error_model="numpy")
 def _convert(synapses, I):
     """End of the synaptic phase: each ADC converts the column sums of every tile read this step."""
-    (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
-     xb_nz0, nz, nz_idx, xb_sdu, xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched,
-     xb_conv, xb_rng, normals, grp_spikes) = synapses
+    sy = synapses
+    xb_post0, xb_npost, xb_lsb, xb_half, acc = sy.xb_post0, sy.xb_npost, sy.xb_lsb, sy.xb_half, sy.acc
+    xb_acc0, touched, xb_touch0, xb_conv = sy.xb_acc0, sy.touched, sy.xb_touch0, sy.xb_conv
     for x in range(xb_lsb.size):
         lsb = xb_lsb[x]
         if lsb <= 0.0:
@@ -170,14 +186,14 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     pc_src, pc_lo, pc_hi, pc_node, pc_accept, pc_log1mp, pc_thin, pc_skip, pg_rng = poisson
     ev_step, ev_node, ev_ptr = recorded
     spike_watch, spk_node, spk_step, spk_count, st_var, st_node, st_buf = record
-    # unpacked once per chunk: unpacking a tuple of arrays costs reference counting on each use
+    # unpacked once per chunk (engine.Synapses): unpacking a tuple of arrays costs reference counting on each use
     (node_group, grp_xb_ptr, grp_xb, xb_pre0, xb_post0, xb_npost, xb_w0, w, xb_reads, xb_sd0, sd, xb_sdr0, sd_ref,
      xb_nz0, nz, nz_idx, xb_sdu, xb_e0, e_row, xb_energy, xb_lsb, xb_half, xb_tile, xb_acc0, acc, xb_touch0, touched,
      xb_conv, xb_rng, normals, grp_spikes) = synapses
     any_plastic = False
     helped = False
     if learning is not None:
-        entries, xb_plastic, grp_pin_ptr, grp_pin, devices, tables, ctl = learning
+        entries, xb_plastic, grp_pin_ptr, grp_pin, devices, tables, ctl = learning  # engine.Learning
         rules, consts, lz_f, lz_n, lz_c, lz_off = tables
         any_plastic = learn
         # a background thread catches rows up (kernels.background): rows of logging crossbars are locked while in use
