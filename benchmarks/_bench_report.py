@@ -274,12 +274,12 @@ def markdown(result):
     st = result.get("neuroimc_startup")
     if st:
         out += ["## neuroimc start-up", ""]
-        for name, fig in (("static", st), ("STDP", st.get("stdp")),
-                          ("STDP, starting the background catch-up thread", st.get("stdp_background"))):
+        for name, fig in (("static network", st), ("STDP network", st.get("stdp")),
+                          ("STDP network, starting the background catch-up thread", st.get("stdp_background"))):
             if fig:
                 first = (f"build and first run {fig['build_and_first_run_s']:.2f} s, of which the first run "
                          if "build_and_first_run_s" in fig else "")  # results written before it was measured
-                out += [f"{name} network: numba's first-call compile (fresh process, empty cache): {first}"
+                out += [f"{name}: numba's first-call compile (fresh process, empty cache): {first}"
                         f"{fig['numba_compile_first_run_s']:.2f} s; a second process with the cache: import and build "
                         f"{fig['import_and_build_s']:.2f} s + first run {fig['cached_first_run_s']:.2f} s = "
                         f"{fig['cached_start_to_simulating_s']:.2f} s to simulating.", ""]
