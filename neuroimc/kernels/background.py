@@ -182,8 +182,8 @@ def control():
 
 class BackgroundCatchUp:
     """The background thread of one run: ``with BackgroundCatchUp(eager, learning, synapses): ...``, arguments
-    as the engine's (:func:`engine.run_chunk`: ``learning`` an ``engine.Learning``, ``synapses`` an
-    ``engine.Synapses``).
+    as the engine's (:func:`engine.run_chunk`: ``learning`` an ``engine.Learning``, its entries ``None`` with
+    ``eager``, ``synapses`` an ``engine.Synapses``).
 
     The thread runs on the learning's control array (:func:`control`); it starts paused and the engine
     resumes and pauses it (:func:`pause`, :func:`resume`).  Leaving the block stops the thread and waits for it.
@@ -192,8 +192,8 @@ class BackgroundCatchUp:
     def __init__(self, eager, learning, synapses):
         self.ctl = learning.ctl
         s = synapses
-        self._args = (self.ctl, eager, None if eager is None else learning.entries, s.w, s.xb_w0, s.sd, s.xb_sd0,
-                      s.e_row, s.xb_e0, s.xb_rng, learning.tables)
+        self._args = (self.ctl, eager, learning.entries, s.w, s.xb_w0, s.sd, s.xb_sd0, s.e_row, s.xb_e0, s.xb_rng,
+                      learning.tables)
         self._thread = None
         self._error = None
 
