@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -113,6 +114,9 @@ def measure(spec):
                       threads=spec.get("threads"))
     net.background_work = 0  # the background catch-up thread too, which the timed run starts
     net.run(10 * bn.DT, progress=False)
+    for thread in threading.enumerate():  # the run may end before its thread has loaded its kernel
+        if thread.name == "neuroimc-catch-up":
+            thread.join()
     t_warm = time.perf_counter()
 
     precision = spec.get("precision", "float64")

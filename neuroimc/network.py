@@ -103,8 +103,8 @@ class Network:
     #: steps per compiled chunk: Python (progress bar, monitor hand-off) runs once per chunk
     chunk_steps = 2000
     #: synapse-steps of learning (synapses of the crossbars that log potentiation x steps) below which a run does
-    #: not start the background catch-up thread (threads=2): its start, about 0.1 ms (its first compile 0.5 s),
-    #: would cost more than the catch-ups it takes over
+    #: not start the background catch-up thread (threads=2): its start, about 0.1 ms, would cost more than the
+    #: catch-ups it takes over
     background_work = 1e8
     #: steps after which weight-only crossbars write to their devices even if nobody looks: a synapse takes
     #: at most two writes a step, and their counts are int32 until then (kernels.deferred)
@@ -123,6 +123,7 @@ class Network:
         self.sources = []
         self.crossbars = []
         self._learning = True
+        self._background_ctl = background.control()  # of the last run that started the background thread
         self._spike_monitors = []
         self._state_monitors = []
         self._n_added = 0
@@ -302,8 +303,11 @@ class Network:
         eager = None if all(consts[K_entry.C_LAZY] == K_entry.WEIGHT_ONLY for _, consts in pk["plastic_consts"]) \
             else True
         learning = pk["learning"]
-        if learning is not None and eager is None:  # nor takes the entries: each array it unboxes costs compile time
-            learning = learning._replace(entries=None)
+        if learning is not None:
+            # each run its own control array: a background thread of an earlier run may still be loading its kernel
+            learning = learning._replace(ctl=background.control())
+            if eager is None:  # nor takes the entries: each array it unboxes costs compile time
+                learning = learning._replace(entries=None)
         ev_step = pk["recorded"][0]
         pk["recorded"][2][0] = np.searchsorted(ev_step, self._step, side="left")
         done = 0
@@ -313,6 +317,7 @@ class Network:
                      if consts[K_entry.C_LAZY] != K_entry.EAGER)
         if self.threads > 1 and self._learning and logged and logged * n_steps >= self.background_work:
             helper = background.BackgroundCatchUp(eager, learning, pk["synapses"])
+            self._background_ctl = learning.ctl
         with tqdm(total=n_steps, unit="step", desc="neuroimc", disable=not progress, leave=False) as bar, helper:
             try:
                 while done < n_steps:
@@ -648,7 +653,7 @@ class Network:
         # None when every plastic crossbar takes the ideal path: the kernel then leaves the device path out
         devices = None if all(e[10][K_entry.C_SIMPLE] for e in entries) else True
         learning = engine.Learning(entries=tuple(entries), xb_plastic=xb_plastic, grp_pin_ptr=ptr, grp_pin=pin,
-                                   devices=devices, tables=tables, ctl=background.control())
+                                   devices=devices, tables=tables, ctl=None)  # each run gets its own
         return learning, consts_of
 
     def _hand_over(self, st_buf, ran):
@@ -691,10 +696,9 @@ class Network:
     @property
     def background_catch_ups(self):
         """What the background thread (``threads=2``) did in the last run that started it: the ``rows`` it caught
-        up, the log ``entries`` it applied and its ``sweeps`` over the rows (all 0 until a run starts it, and again
-        after objects are added).  The network's own thread applied the other entries."""
-        learning = self._packed["learning"] if self._packed is not None else None
-        ctl = learning.ctl if learning is not None else background.control()
+        up, the log ``entries`` it applied and its ``sweeps`` over the rows (all 0 until a run starts it).  The
+        network's own thread applied the other entries."""
+        ctl = self._background_ctl
         return {"rows": int(ctl[background.CTL_ROWS]), "entries": int(ctl[background.CTL_ENTRIES]),
                 "sweeps": int(ctl[background.CTL_SWEEPS])}
 

@@ -6,7 +6,7 @@ import pytest
 from numba import njit
 
 import neuroimc as ni
-from neuroimc.kernels import background
+from neuroimc.kernels import background, deferred
 from neuroimc.kernels.atomic import compare_exchange, load_acquire, spin_pause, store_release
 from neuroimc.units import Mohm, mV, ms, pA, second
 
@@ -48,6 +48,14 @@ def test_a_compare_exchange_lock_keeps_two_threads_out_of_each_other():
     assert words[8] == 400_000 and words[0] == 0
     assert not _exchange(words, 8, 0, 5) and words[8] == 400_000  # not the expected value: unchanged
     assert _exchange(words, 8, 400_000, 5) and words[8] == 5
+
+
+def _join_catch_up_threads():
+    """Wait for catch-up threads that their runs left loading their kernel (each stops once loaded)."""
+    for t in threading.enumerate():
+        if t.name == "neuroimc-catch-up":
+            t.join(timeout=60)
+    assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())
 
 
 def _run(case, threads):
@@ -105,13 +113,14 @@ def test_background_catch_ups_leave_the_run_the_same_bit_for_bit(case, monkeypat
     if case.startswith("rram"):
         assert alone["failed"].any()
     # free-running, the thread takes rows when it gets a core (on a loaded machine maybe never); in lockstep the
-    # network's thread waits at each step for it to sweep every row
+    # network's thread waits at each step for it to sweep every row (from the step it joins: a first run in this
+    # process leaves it compiling its kernel, so the lockstep run comes second)
     for lockstep in (False, True):
         monkeypatch.setattr(background, "LOCKSTEP", lockstep)
         applied, helped = _run(case, threads=2)
         for key in alone:
             np.testing.assert_array_equal(helped[key], alone[key], err_msg=key)
-        assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())  # stopped with its run
+        _join_catch_up_threads()
     assert applied > 1000  # in lockstep the background thread did apply entries
 
 
@@ -129,3 +138,63 @@ def test_threads_validation(monkeypatch):
         ni.Network(threads=3)
     with pytest.raises(TypeError, match="threads must be an integer, got True"):
         ni.Network(threads=True)
+
+
+def test_a_thread_that_joins_mid_run_or_is_left_loading_leaves_the_run_the_same(monkeypatch):
+    """The thread loads its kernel while the network runs, and joins at the next step once in its loop: here it
+    enters its loop only once the network has logged 20 potentiations, and in lockstep from then on it sweeps
+    every row each step; the run is the same bit for bit.  A run that ends while its thread is still
+    loading does not wait for it: the thread stops by itself once loaded, and the next run goes on as usual."""
+    _, alone = _run("pair", threads=1)
+    _run("pair", threads=2)  # the kernel compiled (or loaded) in this process
+    _join_catch_up_threads()
+    real_loop = background.catch_up_loop
+
+    def late_loop(ctl, *args):
+        off, n = args[-1][5], args[-1][3]  # deferred's tables: the log's length
+        while n[off[0, deferred.O_LOG_LEN]] < 20 and not ctl[background.CTL_STOP]:
+            pass  # a spin, not a sleep: the network goes on without this thread meanwhile
+        return real_loop(ctl, *args)
+
+    monkeypatch.setattr(background, "catch_up_loop", late_loop)
+    monkeypatch.setattr(background, "LOCKSTEP", True)
+    applied, late = _run("pair", threads=2)
+    for key in alone:
+        np.testing.assert_array_equal(late[key], alone[key], err_msg=key)
+    assert applied > 1000  # it joined, then took rows
+    _join_catch_up_threads()
+
+    release, entered = threading.Event(), []
+
+    def loading_loop(*args):
+        entered.append(None)
+        assert release.wait(timeout=60)
+        return real_loop(*args)
+
+    monkeypatch.setattr(background, "catch_up_loop", loading_loop)
+    for _ in range(5):  # until a run ends with its thread loading (it may also end before the thread got a core)
+        applied, left = _run("pair", threads=2)
+        assert applied == 0
+        for key in alone:
+            np.testing.assert_array_equal(left[key], alone[key], err_msg=key)
+        if entered:
+            break
+    assert entered and sum(t.name == "neuroimc-catch-up" for t in threading.enumerate()) >= len(entered)
+    release.set()
+    _join_catch_up_threads()  # they stop by themselves once loaded
+
+    def failing_loop(*args):
+        raise ValueError("no kernel")
+
+    monkeypatch.setattr(background, "catch_up_loop", failing_loop)
+    net = ni.Network(dt=DT, seed=1, threads=2)
+    net.background_work = 0
+    src = net.add(ni.PoissonSource(N_IN, rate=15.0))
+    pop = net.add(ni.LIFPopulation(N, **LIF))
+    net.connect(src, pop, ni.Crossbar.from_weights(np.full((N_IN, N), 0.5 * W_SCALE), w_max=W_SCALE),
+                plasticity=ni.STDP(a_pre=0.01, a_post=-0.0105))
+    with pytest.raises(RuntimeError, match="the background catch-up thread (of an earlier run )?failed") as failure:
+        for _ in range(20):  # a run raises at its end, or the next one (its thread failed after it ended); a thread
+            net.run(0.2 * second, progress=False)  # that did not get a core before its run ended did not fail
+    assert isinstance(failure.value.__cause__, ValueError)
+    _join_catch_up_threads()

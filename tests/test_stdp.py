@@ -368,7 +368,8 @@ def test_weight_only_crossbars_write_their_devices_at_least_every_sync_steps(mon
 def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_date(threads, monkeypatch):
     """Weight-only crossbars keep their potentiation log open from chunk to chunk of a run. A run
     interrupted between chunks (Ctrl-C) still applies it: the weights and write counts equal those of
-    a run that stopped at the same step; with a background catch-up thread too, which then stops."""
+    a run that stopped at the same step; with a background catch-up thread too, which then stops (once its
+    kernel is loaded, if it was still loading it)."""
     rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
     in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.3, DT, seed=91)
     w0 = np.random.default_rng(92).uniform(0.2, 0.8, (N_IN, N))
@@ -394,6 +395,9 @@ def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_dat
         else:
             net.run(1200 * DT, progress=False)
         assert net._step == 1200
+        for t in threading.enumerate():
+            if t.name == "neuroimc-catch-up":
+                t.join(timeout=60)  # one still loading its kernel when the run ended stops once loaded
         assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())
         results.append((xb.weights(), xb.pulse_counts(), xb._read_energy.copy()))
     for a, b in zip(*results):

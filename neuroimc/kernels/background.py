@@ -14,6 +14,9 @@ order, whoever applies them; and a weight-only row's read energy is recomputed f
 (:func:`deferred.settle`), not accumulated per catch-up.  Runs therefore stay bit for bit
 reproducible from their seed.
 
+The thread loads (or compiles) its kernel while the network runs, and joins at the next step once it
+is in its loop (:func:`announce`, :func:`joined`, :class:`BackgroundCatchUp`).
+
 Synchronisation, per row: a lock word (:data:`deferred.LOCK_STRIDE` words apart, so that two
 rows never share a cache line), taken by the network's thread from the row's catch-up to the end
 of its depression, and by the background thread for its catch-up; next to it the row's dirty
@@ -37,10 +40,11 @@ SPINS = 64  # pause hints before a waiting thread yields its core (to the one it
 MIN_BATCH = 32  # pending entries worth taking a row's lock for: fewer, and the lock costs more than it saves
 LOCKSTEP = False  # tests: the engine waits at each step for a sweep over all rows (the thread works however loaded)
 # words of the control array, a cache line apart: go, busy, stop (the handshakes), running (the thread is in its
-# loop), batch (MIN_BATCH of this run), lockstep (LOCKSTEP), the sweeps done, and the rows caught up and entries
-# applied by the thread
-CTL_GO, CTL_BUSY, CTL_STOP, CTL_RUNNING, CTL_BATCH, CTL_LOCKSTEP, CTL_SWEEPS, CTL_ROWS, CTL_ENTRIES = range(0, 72, 8)
-N_CTL = 72
+# loop), batch (MIN_BATCH of this run), lockstep (LOCKSTEP), the sweeps done, the rows caught up and entries
+# applied by the thread, and whether the engine has started (its kernel is loaded)
+(CTL_GO, CTL_BUSY, CTL_STOP, CTL_RUNNING, CTL_BATCH, CTL_LOCKSTEP, CTL_SWEEPS, CTL_ROWS, CTL_ENTRIES,
+ CTL_ENGINE) = range(0, 80, 8)
+N_CTL = 80
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -146,6 +150,21 @@ def resume(ctl):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def announce(ctl):
+    """The engine runs: the background thread may now load its own kernel (numba compiles one kernel at a time)."""
+    store_release(ctl, CTL_ENGINE, 1)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def joined(ctl):
+    """Whether the background thread is in its loop; if so it may take rows from now on (:func:`resume`)."""
+    if load_acquire(ctl, CTL_RUNNING) == 0:
+        return False
+    resume(ctl)
+    return True
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def await_sweep(ctl):
     """In lockstep (tests), the network's thread waits until the background one has swept every row once."""
     if load_acquire(ctl, CTL_LOCKSTEP) == 0:
@@ -180,13 +199,22 @@ def control():
     return np.zeros(N_CTL, np.int64)
 
 
+#: catch-up threads whose run ended before they entered their loop (each stops by itself, once loaded if loading)
+_left = []
+
+
 class BackgroundCatchUp:
     """The background thread of one run: ``with BackgroundCatchUp(eager, learning, synapses): ...``, arguments
     as the engine's (:func:`engine.run_chunk`: ``learning`` an ``engine.Learning``, its entries ``None`` with
     ``eager``, ``synapses`` an ``engine.Synapses``).
 
-    The thread runs on the learning's control array (:func:`control`); it starts paused and the engine
-    resumes and pauses it (:func:`pause`, :func:`resume`).  Leaving the block stops the thread and waits for it.
+    The thread works on the run's own control array (:func:`control`).  Once the engine runs (:func:`announce`:
+    numba compiles one kernel at a time, and the network's goes first), the thread loads its kernel, from
+    numba's cache or compiling it (0.5 s, while the network goes on without it), and enters its loop; the
+    engine lets it take rows from the next step on (:func:`joined`) and pauses it where it must (:func:`pause`,
+    :func:`resume`).  Leaving the block stops the thread and waits for it, unless it has not entered its loop
+    yet: then it stops by itself, once loaded if it is loading its kernel (the process waits for it at exit, so
+    that the kernel reaches the cache), and the next run raises its failure if it failed.
     """
 
     def __init__(self, eager, learning, synapses):
@@ -199,27 +227,34 @@ class BackgroundCatchUp:
 
     def _run(self):
         try:
-            catch_up_loop(*self._args)
-        except BaseException as error:  # (compiling it) handed to the network's thread
+            while self.ctl[CTL_ENGINE] == 0 and self.ctl[CTL_STOP] == 0:
+                time.sleep(1e-4)
+            if self.ctl[CTL_STOP] == 0:
+                catch_up_loop(*self._args)
+        except BaseException as error:  # (loading or compiling it) handed to the network's thread
             self._error = error
 
     def __enter__(self):
+        for helper in list(_left):
+            if not helper._thread.is_alive():
+                _left.remove(helper)
+                if helper._error is not None:
+                    raise RuntimeError("the background catch-up thread of an earlier run failed") from helper._error
         self.ctl[:] = 0
         self.ctl[CTL_BATCH] = max(1, MIN_BATCH)
         self.ctl[CTL_LOCKSTEP] = LOCKSTEP
-        self._thread = threading.Thread(target=self._run, name="neuroimc-catch-up", daemon=True)
+        # not a daemon: one still loading its kernel at exit finishes, and the kernel reaches numba's cache
+        self._thread = threading.Thread(target=self._run, name="neuroimc-catch-up")
         self._thread.start()
-        # the engine may count on the thread only once it runs its loop (it takes no row until resumed)
-        while self.ctl[CTL_RUNNING] == 0 and self._thread.is_alive():
-            time.sleep(1e-4)
-        if not self._thread.is_alive():
-            self._thread.join()
-            raise RuntimeError("the background catch-up thread did not start") from self._error
         return self
 
     def __exit__(self, *exc):
         self.ctl[CTL_GO] = 0
         self.ctl[CTL_STOP] = 1
+        if self.ctl[CTL_RUNNING] == 0 and self._thread.is_alive():
+            _left.append(self)  # not in its loop: it stops by itself (its control array says stop)
+            return False
         self._thread.join()
-        self.ctl[CTL_RUNNING] = 0
+        if self._error is not None and exc[0] is None:
+            raise RuntimeError("the background catch-up thread failed") from self._error
         return False

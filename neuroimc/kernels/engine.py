@@ -168,7 +168,8 @@ def _convert(synapses, I):
             xb_conv[x] += n_post
 
 
-@njit(cache=True, error_model="numpy")
+# nogil: the background thread loads or compiles its kernel while the run goes on (kernels.background)
+@njit(cache=True, error_model="numpy", nogil=True)
 def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, analog, learning, eager, learn, close):
     """Advance ``n_steps`` steps from global step ``step0``; return the steps done.
 
@@ -196,8 +197,6 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
         entries, xb_plastic, grp_pin_ptr, grp_pin, devices, tables, ctl = learning  # engine.Learning
         rules, consts, lz_f, lz_n, lz_c, lz_off = tables
         any_plastic = learn
-        # a background thread catches rows up (kernels.background): rows of logging crossbars are locked while in use
-        helped = any_plastic and background.load_acquire(ctl, background.CTL_RUNNING) != 0
     adapting = False
     for k in range(theta.size):
         adapting = adapting or theta_plus[k] != 0.0 or a_theta[k] != 1.0
@@ -215,14 +214,18 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
     if learning is not None:
         if any_plastic:
             deferred.start(step0, consts, lz_off, lz_f, lz_n, w, xb_w0, e_row, xb_e0)
-            if helped:
-                background.resume(ctl)
+            background.announce(ctl)
     done = n_steps
     for s in range(n_steps):
         if spk_count[0] + n_nodes > spk_node.size:
             done = s
             break
         t = step0 + s
+        if learning is not None:
+            # a background thread catches rows up (kernels.background) from the step after its loop starts (it may
+            # still be loading it when the run begins); from then on rows of logging crossbars are locked in use
+            if any_plastic and not helped and background.joined(ctl):
+                helped = True
 
         # 1. start: state monitors
         for r in range(st_node.size):
