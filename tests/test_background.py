@@ -58,7 +58,7 @@ def _join_catch_up_threads():
     assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())
 
 
-def _run(case, threads):
+def _run(case, threads, durations=(0.2, 0.3)):
     rule, mapping, w_lo, device = ni.STDP(a_pre=0.01, a_post=-0.0105), "differential", 0.2, "ideal"
     if case.startswith("rram"):  # every non-ideality on, devices that fail within the run
         rule = ni.STDP(a_pre=0.02, a_post=-0.021)
@@ -81,7 +81,7 @@ def _run(case, threads):
     mon = net.monitor_spikes(pop)
     energy = net.monitor_energy()
     applied = 0
-    for duration in (0.2, 0.3):
+    for duration in durations:
         net.run(duration * second, progress=False)
         applied += net.background_catch_ups["entries"]
     assert xb._learns_weight_only() if device == "ideal" else xb._defers_potentiation()
@@ -113,8 +113,7 @@ def test_background_catch_ups_leave_the_run_the_same_bit_for_bit(case, monkeypat
     if case.startswith("rram"):
         assert alone["failed"].any()
     # free-running, the thread takes rows when it gets a core (on a loaded machine maybe never); in lockstep the
-    # network's thread waits at each step for it to sweep every row (from the step it joins: a first run in this
-    # process leaves it compiling its kernel, so the lockstep run comes second)
+    # network's thread waits for it to join at the first step, then at each step for it to sweep every row
     for lockstep in (False, True):
         monkeypatch.setattr(background, "LOCKSTEP", lockstep)
         applied, helped = _run(case, threads=2)
@@ -143,17 +142,21 @@ def test_threads_validation(monkeypatch):
 def test_a_thread_that_joins_mid_run_or_is_left_loading_leaves_the_run_the_same(monkeypatch):
     """The thread loads its kernel while the network runs, and joins at the next step once in its loop: here it
     enters its loop only once the network has logged 20 potentiations, and in lockstep from then on it sweeps
-    every row each step; the run is the same bit for bit.  A run that ends while its thread is still
-    loading does not wait for it: the thread stops by itself once loaded, and the next run goes on as usual."""
+    every row each step; the run is the same bit for bit.  A run
+    that ends while its thread is still loading does not wait for it: the thread stops by itself once loaded,
+    and the next run goes on as usual.  A thread whose kernel fails makes its run, or the next, raise."""
+    monkeypatch.setattr(background, "MIN_BATCH", 1)
     _, alone = _run("pair", threads=1)
     _run("pair", threads=2)  # the kernel compiled (or loaded) in this process
     _join_catch_up_threads()
     real_loop = background.catch_up_loop
 
     def late_loop(ctl, *args):
+        ctl[background.CTL_LATE] = 1  # the network's thread, in lockstep, does not wait for this one yet
         off, n = args[-1][5], args[-1][3]  # deferred's tables: the log's length
         while n[off[0, deferred.O_LOG_LEN]] < 20 and not ctl[background.CTL_STOP]:
             pass  # a spin, not a sleep: the network goes on without this thread meanwhile
+        ctl[background.CTL_LATE] = 0
         return real_loop(ctl, *args)
 
     monkeypatch.setattr(background, "catch_up_loop", late_loop)
@@ -163,6 +166,7 @@ def test_a_thread_that_joins_mid_run_or_is_left_loading_leaves_the_run_the_same(
         np.testing.assert_array_equal(late[key], alone[key], err_msg=key)
     assert applied > 1000  # it joined, then took rows
     _join_catch_up_threads()
+    monkeypatch.setattr(background, "LOCKSTEP", False)
 
     release, entered = threading.Event(), []
 

@@ -41,10 +41,11 @@ MIN_BATCH = 32  # pending entries worth taking a row's lock for: fewer, and the 
 LOCKSTEP = False  # tests: the engine waits at each step for a sweep over all rows (the thread works however loaded)
 # words of the control array, a cache line apart: go, busy, stop (the handshakes), running (the thread is in its
 # loop), batch (MIN_BATCH of this run), lockstep (LOCKSTEP), the sweeps done, the rows caught up and entries
-# applied by the thread, and whether the engine has started (its kernel is loaded)
-(CTL_GO, CTL_BUSY, CTL_STOP, CTL_RUNNING, CTL_BATCH, CTL_LOCKSTEP, CTL_SWEEPS, CTL_ROWS, CTL_ENTRIES,
- CTL_ENGINE) = range(0, 80, 8)
-N_CTL = 80
+# applied by the thread, whether the engine has started (its kernel is loaded), and (tests) that the thread asks
+# the engine in lockstep not to wait for it to join yet
+(CTL_GO, CTL_BUSY, CTL_STOP, CTL_RUNNING, CTL_BATCH, CTL_LOCKSTEP, CTL_SWEEPS, CTL_ROWS, CTL_ENTRIES, CTL_ENGINE,
+ CTL_LATE) = range(0, 88, 8)
+N_CTL = 88
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -157,7 +158,14 @@ def announce(ctl):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def joined(ctl):
-    """Whether the background thread is in its loop; if so it may take rows from now on (:func:`resume`)."""
+    """Whether the background thread is in its loop; if so it may take rows from now on (:func:`resume`).  In
+    lockstep (tests) the network's thread first waits for it, unless it stopped (its kernel failed to load) or
+    asks to be late."""
+    if load_acquire(ctl, CTL_LOCKSTEP) != 0:
+        spins = 0
+        while (load_acquire(ctl, CTL_RUNNING) == 0 and load_acquire(ctl, CTL_STOP) == 0
+               and load_acquire(ctl, CTL_LATE) == 0):
+            spins = _wait(spins)
     if load_acquire(ctl, CTL_RUNNING) == 0:
         return False
     resume(ctl)
@@ -233,6 +241,7 @@ class BackgroundCatchUp:
                 catch_up_loop(*self._args)
         except BaseException as error:  # (loading or compiling it) handed to the network's thread
             self._error = error
+            self.ctl[CTL_STOP] = 1  # the engine does not wait for it
 
     def __enter__(self):
         for helper in list(_left):
