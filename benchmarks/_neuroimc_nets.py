@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import numpy as np
@@ -103,6 +102,7 @@ def measure(spec):
     """One timed run; ``spec`` has n_in, n_out, duration, seed, weight_seed, device, variant."""
     t_start = time.perf_counter()
     import neuroimc as ni
+    from neuroimc.kernels import background
 
     n_in, n_out, duration = spec["n_in"], spec["n_out"], spec["duration"]
     device, stdp = spec["device"], spec["variant"] == bn.STDP_NEUROIMC
@@ -114,9 +114,7 @@ def measure(spec):
                       threads=spec.get("threads"))
     net.background_work = 0  # the background catch-up thread too, which the timed run starts
     net.run(10 * bn.DT, progress=False)
-    for thread in threading.enumerate():  # the run may end before its thread has loaded its kernel
-        if thread.name == "neuroimc-catch-up":
-            thread.join()
+    background.join_left()  # the run may end before its thread has loaded its kernel
     t_warm = time.perf_counter()
 
     precision = spec.get("precision", "float64")

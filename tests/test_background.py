@@ -52,9 +52,7 @@ def test_a_compare_exchange_lock_keeps_two_threads_out_of_each_other():
 
 def _join_catch_up_threads():
     """Wait for catch-up threads that their runs left loading their kernel (each stops once loaded)."""
-    for t in threading.enumerate():
-        if t.name == "neuroimc-catch-up":
-            t.join(timeout=60)
+    background.join_left(timeout=60)
     assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())
 
 

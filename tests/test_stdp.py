@@ -6,6 +6,7 @@ import pytest
 
 import neuroimc as ni
 from neuroimc.devices import Conductance, DeviceModel, Endurance, PulseResponse
+from neuroimc.kernels import background
 from neuroimc.units import Mohm, mV, ms, pA, second
 
 from brian2_reference import LIF_EQS, poisson_spike_trains
@@ -395,9 +396,7 @@ def test_a_run_interrupted_between_chunks_leaves_weight_only_crossbars_up_to_dat
         else:
             net.run(1200 * DT, progress=False)
         assert net._step == 1200
-        for t in threading.enumerate():
-            if t.name == "neuroimc-catch-up":
-                t.join(timeout=60)  # one still loading its kernel when the run ended stops once loaded
+        background.join_left(timeout=60)  # one still loading its kernel when the run ended stops once loaded
         assert not any(t.name == "neuroimc-catch-up" for t in threading.enumerate())
         results.append((xb.weights(), xb.pulse_counts(), xb._read_energy.copy()))
     for a, b in zip(*results):

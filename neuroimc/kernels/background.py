@@ -211,12 +211,19 @@ def control():
 _left = []
 
 
+def join_left(timeout=None):
+    """Wait for the catch-up threads that ended runs left loading their kernel (a benchmark's warm-up, tests)."""
+    for helper in list(_left):
+        helper._thread.join(timeout)
+
+
 class BackgroundCatchUp:
     """The background thread of one run: ``with BackgroundCatchUp(eager, learning, synapses): ...``, arguments
     as the engine's (:func:`engine.run_chunk`: ``learning`` an ``engine.Learning``, its entries ``None`` with
     ``eager``, ``synapses`` an ``engine.Synapses``).
 
-    The thread works on the run's own control array (:func:`control`).  Once the engine runs (:func:`announce`:
+    The thread works on the run's own control array (a fresh :func:`control`: a thread an earlier run left
+    loading its kernel keeps the one that tells it to stop).  Once the engine runs (:func:`announce`:
     numba compiles one kernel at a time, and the network's goes first), the thread loads its kernel, from
     numba's cache or compiling it (0.5 s, while the network goes on without it), and enters its loop; the
     engine lets it take rows from the next step on (:func:`joined`) and pauses it where it must (:func:`pause`,
@@ -249,7 +256,6 @@ class BackgroundCatchUp:
                 _left.remove(helper)
                 if helper._error is not None:
                     raise RuntimeError("the background catch-up thread of an earlier run failed") from helper._error
-        self.ctl[:] = 0
         self.ctl[CTL_BATCH] = max(1, MIN_BATCH)
         self.ctl[CTL_LOCKSTEP] = LOCKSTEP
         # not a daemon: one still loading its kernel at exit finishes, and the kernel reaches numba's cache
