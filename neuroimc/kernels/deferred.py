@@ -421,7 +421,7 @@ def log_full(p, off, n):
     return n[o[O_LOG_LEN]] == o[O_CAP]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
     """Row ``i`` of a crossbar that writes its devices applies the logged potentiations before ``last`` that it
     has not seen; the number applied (as :func:`catch_up`, whose ``thread`` picks the scratch too).
@@ -487,7 +487,7 @@ def _by_column(posts, head, nxt, order):
     return order
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def flush_devices(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
     """Every row of crossbar ``p`` (which writes its devices) applies the whole log, which is then emptied."""
     o = off[p]

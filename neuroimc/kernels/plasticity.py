@@ -184,7 +184,7 @@ def _learn_ideal_line(mode, factor, rule, traces, g, pair, count, pair_count, w,
         e[0] += de
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
     """Change row ``line`` (``DEPRESS_ROW``) or column ``line`` (``POTENTIATE_COLUMN``, ``SCALE_COLUMN``)
     as the rule asks, write the devices of every synapse whose weight changes, refresh their caches.
@@ -207,7 +207,7 @@ def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
         _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, False)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact, log=None):
     """:func:`_learn` for exact writes or pulses (``exact``).
 
@@ -239,6 +239,11 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     set_only, has_off, timed = card[3], card[5], card[6]
     ret_tau, ret_beta, t0, noise_model, noise_sigma, g_range, g_max, t_read = read_card(scalars)
     p_ltp, p_ltd = consts[C_P_LTP], consts[C_P_LTD]
+    # Pulses rounded to the nearest whole number, for an additive rule: a change the rule asks for that is
+    # below half a pulse (with a margin for the rounding of w_old + dw) can need none, as pulsed_weight
+    # never moves a weight further than asked.  Most synapses of a row, whose devices are not loaded.
+    additive = not stochastic and not soft and mode != SCALE_COLUMN
+    below_half = (0.5 - 1e-9) / max(p_ltp, p_ltd) if additive and not exact else 0.0
     has_ir = ir.size > 1
     with_sd = sd0 >= 0
     # a parameter array of length 1 is shared by all devices: decide once which ones are
@@ -272,7 +277,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
         else:
             i, j, trace = line, q, post[q]
-        if trace == 0.0:  # no learning signal, no write
+        if trace == 0.0 or abs(trace * f_q) < below_half:  # no learning signal, or one that rounds to no pulse
             continue
         k = i * n_post + j
         partner = n + i if reference else n + k
@@ -372,7 +377,7 @@ def _step_traces(fast, slow, k, rule, inc, nearest):
             slow[k] += inc
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng, devices):
     """Presynaptic spike on row ``i``: depress along the row by the post traces, then step the pre traces.
 
@@ -390,7 +395,7 @@ def on_pre(entry, i, step, w, w0, sd, sd0, e_row, e0, rng, devices):
     _step_traces(pre, pre2, i, rule, rule[P_A_PRE], rule[P_NEAREST] != 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def on_post(entry, j, step, w, w0, sd, sd0, e_row, e0, rng, devices):
     """Postsynaptic spike of column ``j``: potentiate down the column by the pre traces, then step the post traces."""
     rule, post, post2 = entry[1], entry[3], entry[5]
