@@ -182,7 +182,7 @@ def _step_trace(f, fast, slow, k, inc, nearest):
             f[slow + k] += inc
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def pre_spike(p, i, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
     """Pre spike on row ``i`` (after its read): step the pre traces, then every synapse of the row takes
     ``factor * post[j]``, and the row remembers its pre trace at ``step``."""
@@ -201,7 +201,7 @@ def pre_spike(p, i, step, w, w0, e_row, e0, rules, consts, off, f, n, c):
 
 
 # reassociation lets the row's sum of changes vectorise (in partial sums); nothing else in the loop reassociates
-@njit(cache=True, error_model="numpy", fastmath={"reassoc", "nsz"})
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "nsz"}, _nrt=False)
 def _depress(i, w, post, factor, soft, lo, hi, k, writes, two_sided, reference):
     """Row ``i`` of the weights ``w`` takes ``factor * post[j]``, branch-free so that it vectorises;
     returns the change of the row's summed conductance, in amperes of jump."""
@@ -231,7 +231,7 @@ def _depress(i, w, post, factor, soft, lo, hi, k, writes, two_sided, reference):
     return de
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def post_spike(p, j, step, rules, off, f, n):
     """Post spike of column ``j``: log the potentiation (``factor * pre[i]`` for every row ``i``), then step
     the post traces."""
@@ -270,7 +270,7 @@ def catch_up_row(p, i, w, w0, e_row, e0, rules, consts, off, f, n, c):
     settle(p, i, applied, w, w0, e_row, e0, consts, off, f, n)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def catch_up(p, i, last, thread, w, w0, rules, consts, off, f, n, c):
     """Apply to row ``i`` the logged potentiations before ``last`` that it has not seen, in order; the
     number applied (0 when there were none, or the row's pre trace is 0 and changes nothing).

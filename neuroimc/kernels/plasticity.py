@@ -184,6 +184,9 @@ def _learn_ideal_line(mode, factor, rule, traces, g, pair, count, pair_count, w,
         e[0] += de
 
 
+# _nrt=False (here, on _learn_line, on_pre and on_post, and on the per-spike kernels of deferred): kernels that
+# neither allocate nor return arrays, compiled without numba's runtime, do not reference-count every array of
+# their arguments on each call: about 0.3 us a call for an entry's 23 arrays, a third of a device row update.
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
     """Change row ``line`` (``DEPRESS_ROW``) or column ``line`` (``POTENTIATE_COLUMN``, ``SCALE_COLUMN``)
