@@ -51,7 +51,7 @@ def plastic_entry(xb, x, dt, rule=None, consts=None):
     consts[K_entry.C_DT] = dt
     consts[K_entry.C_SIMPLE] = xb._simple()
     return (np.int64(x), rule, xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2, xb._state, xb._params,
-            xb._scalars, xb._ir_factor, consts)
+            xb._scalars, xb._ir_factor, consts, np.full(xb.shape[1] + 2, -1, np.int64))
 
 
 def _equal_read_noise(xb):
@@ -306,6 +306,8 @@ class Network:
         if learning is not None:
             # each run its own control array: a background thread of an earlier run may still be loading its kernel
             learning = learning._replace(ctl=background.control())
+            for entry in learning.entries:  # steps may repeat (a restored state): forget the columns listed
+                entry[11][0] = -1
             if eager is None:  # nor takes the entries: each array it unboxes costs compile time
                 learning = learning._replace(entries=None)
         ev_step = pk["recorded"][0]

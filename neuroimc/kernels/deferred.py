@@ -46,7 +46,8 @@ from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, 
 from .atomic import store_release
 from .device import EXACT, S_MODEL
 from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, DEVICES, N_CONSTS, WEIGHT_ONLY
-from .plasticity import DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, decay_to, new_weight
+from .plasticity import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, decay_to, half_pulse,
+                         new_weight)
 
 LOG_MIN = 1 << 14  # log entries at least, and per post neuron: a full log makes every row catch up
 LOG_PER_NEURON = 64
@@ -443,11 +444,16 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     a, h = o[O_CAP] * thread, o[O_N_POST] * thread  # the thread's scratch
     xs = f[o[O_REPLAY_X] + a:o[O_REPLAY_X] + a + steps.size]
     energy = f[o[O_REPLAY_ENERGY] + a:o[O_REPLAY_ENERGY] + a + steps.size]
+    factors = f[o[O_FACTOR] + first:o[O_FACTOR] + last]
     s = n[o[O_STEP] + i]  # the step of the trace x
+    exact = entry[8][S_MODEL] == EXACT
+    # with a factor the same for all entries, the trace only decays: once an entry asks for less than half a
+    # pulse, so do the later ones (the row's trace is kept at that step, for its next catch-up)
+    cut = half_pulse(rule, entry[10], exact) if rule[P_POT_TRIPLET] == 0.0 else 0.0
     live = 0
     for e in range(steps.size):
         x, s = decay_to(x, s, steps[e], rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
-        if x == 0.0:  # flushed: no later entry changes the row
+        if x == 0.0 or abs(x * factors[e]) < cut:  # flushed, or too small: no later entry changes the row
             break
         xs[e] = x
         energy[e] = 0.0
@@ -455,8 +461,8 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     order = _by_column(posts[:live], n[o[O_REPLAY_HEAD] + h:o[O_REPLAY_HEAD] + h + o[O_N_POST]],
                        n[o[O_REPLAY_NEXT] + a:o[O_REPLAY_NEXT] + a + live],
                        n[o[O_REPLAY_ORDER] + a:o[O_REPLAY_ORDER] + a + live])
-    log = (order, steps, posts, f[o[O_FACTOR] + first:o[O_FACTOR] + last], xs, energy)
-    if entry[8][S_MODEL] == EXACT:  # a literal flag: each copy keeps only the code its case runs
+    log = (order, steps, posts, factors, xs, energy)
+    if exact:  # a literal flag: each copy keeps only the code its case runs
         _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log)
     else:
         _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, False, log)

@@ -90,6 +90,17 @@ def decay_to(x, s, target, decay, flush_below):
     return x, s
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def half_pulse(rule, consts, exact):
+    """A change ``|trace * factor|`` of an additive rule below which pulses rounded to the nearest whole
+    number leave a synapse alone (0.0 where no such bound holds: exact writes, stochastic rounding, soft
+    bounds).  :func:`pulsed_weight` never moves a weight further than asked; the margin covers the
+    rounding of ``w_old + dw``.  Most synapses of a row, most of the time: their devices are not loaded."""
+    if exact or rule[P_STOCHASTIC] != 0.0 or rule[P_SOFT] != 0.0:
+        return 0.0
+    return (0.5 - 1e-9) / max(consts[C_P_LTP], consts[C_P_LTD])
+
+
 @njit(cache=True, error_model="numpy")
 def _refresh_pair(sk, sm, pk, pm, card, t, span, per_window, rng):
     """A unidirectional pair past 90 % of a window: RESET both, SET the held weight back on one device.
@@ -227,7 +238,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     Replays are compiled as copies of their own (``log`` is not ``None``): one loop for both ran
     10-20 % slower.
     """
-    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts = entry
+    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts, columns = entry
     g, offset, t_prog, count, status = state
     g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
     n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
@@ -242,11 +253,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     set_only, has_off, timed = card[3], card[5], card[6]
     ret_tau, ret_beta, t0, noise_model, noise_sigma, g_range, g_max, t_read = read_card(scalars)
     p_ltp, p_ltd = consts[C_P_LTP], consts[C_P_LTD]
-    # Pulses rounded to the nearest whole number, for an additive rule: a change the rule asks for that is
-    # below half a pulse (with a margin for the rounding of w_old + dw) can need none, as pulsed_weight
-    # never moves a weight further than asked.  Most synapses of a row, whose devices are not loaded.
-    additive = not stochastic and not soft and mode != SCALE_COLUMN
-    below_half = (0.5 - 1e-9) / max(p_ltp, p_ltd) if additive and not exact else 0.0
+    below_half = half_pulse(rule, consts, exact) if mode != SCALE_COLUMN else 0.0
     has_ir = ir.size > 1
     with_sd = sd0 >= 0
     # a parameter array of length 1 is shared by all devices: decide once which ones are
@@ -263,7 +270,21 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     key = rng[4]  # the write noise of each update comes from its own stream (random.keyed_state)
     r = keyed_state(key, 0, 0, 0)
     along_column = mode == POTENTIATE_COLUMN or mode == SCALE_COLUMN
-    if log is None:
+    # The rows that spike in one step see the same post traces: the first lists the columns they can change
+    # (most columns' traces ask for less than half a pulse), the others walk that list.  Not for triplet rules,
+    # whose factor differs from row to row.
+    listed = log is None and not along_column and pre2.size == 0
+    if listed:
+        if columns[0] != step:
+            c = 0
+            for q in range(n_post):
+                trace = post[q]
+                if trace != 0.0 and not abs(trace * factor) < below_half:
+                    columns[2 + c] = q
+                    c += 1
+            columns[0], columns[1] = step, c
+        length = columns[1]
+    elif log is None:
         length = n_pre if along_column else n_post
     else:
         log_order, log_step, log_post, log_factor, log_x, log_energy = log
@@ -279,7 +300,8 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             i, j = q, line
             trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
         else:
-            i, j, trace = line, q, post[q]
+            j = columns[2 + q] if listed else q
+            i, trace = line, post[j]
         if trace == 0.0 or abs(trace * f_q) < below_half:  # no learning signal, or one that rounds to no pulse
             continue
         k = i * n_post + j
