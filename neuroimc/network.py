@@ -306,8 +306,6 @@ class Network:
         if learning is not None:
             # each run its own control array: a background thread of an earlier run may still be loading its kernel
             learning = learning._replace(ctl=background.control())
-            for entry in learning.entries:  # steps may repeat (a restored state): forget the columns listed
-                entry[11][0] = -1
             if eager is None:  # nor takes the entries: each array it unboxes costs compile time
                 learning = learning._replace(entries=None)
         ev_step = pk["recorded"][0]
@@ -353,6 +351,9 @@ class Network:
         st_buf = np.empty((steps, pk["st_node"].size))
         record = pk["record_head"] + (pk["st_var"], pk["st_node"], st_buf)
         pk["spk_count"][0] = 0
+        if learning is not None and learning.entries is not None:
+            for entry in learning.entries:  # the columns a depression can change, listed per step: each chunk anew
+                entry[11][0] = -1
         ran = engine.run_chunk(self._step, steps, pk["neurons"], pk["poisson"], pk["recorded"], pk["synapses"],
                                record, pk["analog"], learning, eager, self._learning, close)
         self._hand_over(st_buf[:ran], ran)

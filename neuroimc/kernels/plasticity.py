@@ -14,6 +14,7 @@ from ..learning import (P_A_POST, P_A_PRE, P_DEP_PAIR, P_DEP_TRIPLET, P_NEAREST,
 from .device import EXACT, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
 from .entry import (C_AGE, C_DT, C_E_SCALE, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP, C_REFERENCE, C_SCALE, C_SIMPLE,
                     C_SPAN)
+from .prefetch import prefetch
 from .random import keyed_state, uniform_state
 
 
@@ -88,6 +89,26 @@ def decay_to(x, s, target, decay, flush_below):
         if abs(x) < flush_below:
             return 0.0, s
     return x, s
+
+
+AHEAD = 4  # synapses ahead whose devices a row update prefetches (not tuned)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _prefetch_synapse(k, partner, g, count, status, limit, w, w0, sd, sd0):
+    """Prefetch what updating synapse ``k`` (its devices ``k`` and ``partner``) reads and writes."""
+    prefetch(g, k)
+    prefetch(g, partner)
+    prefetch(count, k)
+    prefetch(count, partner)
+    prefetch(status, k)
+    prefetch(status, partner)
+    if limit.size > 1:
+        prefetch(limit, k)
+        prefetch(limit, partner)
+    prefetch(w, w0 + k)
+    if sd0 >= 0:
+        prefetch(sd, sd0 + k)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -302,6 +323,16 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
         else:
             j = columns[2 + q] if listed else q
             i, trace = line, post[j]
+        # a few synapses ahead along the row, whose devices are a cache miss each: their lines start to load
+        if q + AHEAD < length:
+            if log is not None:
+                ahead = line * n_post + log_post[log_order[q + AHEAD]]
+                _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd,
+                                  sd0)
+            elif listed:
+                ahead = line * n_post + columns[2 + AHEAD + q]
+                _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd,
+                                  sd0)
         if trace == 0.0 or abs(trace * f_q) < below_half:  # no learning signal, or one that rounds to no pulse
             continue
         k = i * n_post + j
