@@ -128,13 +128,16 @@ def replay_pulses(rule, w0, pre_spikes, post_spikes, n_steps, P, w_minus=0.0, fr
     return pulses, w
 
 
-def test_pulse_counts_equal_what_the_rule_asked_for():
+# grid 10: input spikes on a 1 ms grid, so that most steps with one have several (the rows of one step share
+# the list of columns they can depress)
+@pytest.mark.parametrize("grid", [1, 10])
+def test_pulse_counts_equal_what_the_rule_asked_for(grid):
     P = 50
     dev = DeviceModel("lin", conductance=Conductance(0.0, 50e-6),
                       pulse=PulseResponse("linear", n_pulses_ltp=P, n_pulses_ltd=P))
     rule = ni.STDP(tau_pre=20 * ms, tau_post=20 * ms, a_pre=0.05, a_post=-0.05)
     n_in, duration = 40, 0.5 * second
-    in_idx, in_times = poisson_spike_trains(n_in, 30.0, duration, DT, seed=41)
+    in_idx, in_times = poisson_spike_trains(n_in, 30.0, duration, grid * DT, seed=41)
     w0 = np.random.default_rng(42).integers(10, 40, (n_in, N)) / P  # on the pulse grid
     net = ni.Network(dt=DT, seed=1)
     src = net.add(ni.SpikeSource(n_in, indices=in_idx, times=in_times))
