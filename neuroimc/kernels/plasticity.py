@@ -324,15 +324,12 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             j = columns[2 + q] if listed else q
             i, trace = line, post[j]
         # a few synapses ahead along the row, whose devices are a cache miss each: their lines start to load
-        if q + AHEAD < length:
+        if q + AHEAD < length and (listed or log is not None):
             if log is not None:
                 ahead = line * n_post + log_post[log_order[q + AHEAD]]
-                _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd,
-                                  sd0)
-            elif listed:
+            else:
                 ahead = line * n_post + columns[2 + AHEAD + q]
-                _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd,
-                                  sd0)
+            _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0)
         if trace == 0.0 or abs(trace * f_q) < below_half:  # no learning signal, or one that rounds to no pulse
             continue
         k = i * n_post + j
