@@ -46,8 +46,8 @@ from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, 
 from .atomic import store_release
 from .device import EXACT, S_MODEL
 from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, DEVICES, N_CONSTS, WEIGHT_ONLY
-from .plasticity import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, decay_to, half_pulse,
-                         new_weight)
+from .plasticity import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, changes_nothing,
+                         decay_to, half_pulse, new_weight)
 
 LOG_MIN = 1 << 14  # log entries at least, and per post neuron: a full log makes every row catch up
 LOG_PER_NEURON = 64
@@ -453,7 +453,7 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     live = 0
     for e in range(steps.size):
         x, s = decay_to(x, s, steps[e], rule[P_DECAY_PRE], rule[P_FLUSH_PRE])
-        if x == 0.0 or abs(x * factors[e]) < cut:  # flushed, or too small: no later entry changes the row
+        if changes_nothing(x, factors[e], cut):  # flushed, or too small: no later entry changes the row
             break
         xs[e] = x
         energy[e] = 0.0

@@ -122,6 +122,13 @@ def half_pulse(rule, consts, exact):
     return (0.5 - 1e-9) / max(consts[C_P_LTP], consts[C_P_LTD])
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def changes_nothing(trace, factor, bound):
+    """Whether an update of ``trace * factor`` leaves a synapse alone: no learning signal, or a change below
+    ``bound`` (:func:`half_pulse`)."""
+    return trace == 0.0 or abs(trace * factor) < bound
+
+
 @njit(cache=True, error_model="numpy")
 def _refresh_pair(sk, sm, pk, pm, card, t, span, per_window, rng):
     """A unidirectional pair past 90 % of a window: RESET both, SET the held weight back on one device.
@@ -299,8 +306,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
         if columns[0] != step:
             c = 0
             for q in range(n_post):
-                trace = post[q]
-                if trace != 0.0 and not abs(trace * factor) < below_half:
+                if not changes_nothing(post[q], factor, below_half):
                     columns[2 + c] = q
                     c += 1
             columns[0], columns[1] = step, c
@@ -330,7 +336,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             else:
                 ahead = line * n_post + columns[2 + AHEAD + q]
             _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0)
-        if trace == 0.0 or abs(trace * f_q) < below_half:  # no learning signal, or one that rounds to no pulse
+        if changes_nothing(trace, f_q, below_half):
             continue
         k = i * n_post + j
         partner = n + i if reference else n + k
