@@ -11,7 +11,7 @@ from numba import njit
 
 from ..learning import (P_A_POST, P_A_PRE, P_DEP_PAIR, P_DEP_TRIPLET, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT,
                         P_STOCHASTIC, P_W_MAX, P_W_MIN)
-from .device import EXACT, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
+from .device import EXACT, OK, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
 from .entry import (C_AGE, C_DT, C_E_SCALE, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP, C_REFERENCE, C_SCALE, C_SIMPLE,
                     C_SPAN)
 from .prefetch import prefetch
@@ -95,17 +95,20 @@ AHEAD = 4  # synapses ahead whose devices a row update prefetches: 2 and 8 were 
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _prefetch_synapse(k, partner, g, count, status, limit, w, w0, sd, sd0):
-    """Prefetch what updating synapse ``k`` (its devices ``k`` and ``partner``) reads and writes."""
+def _prefetch_synapse(k, partner, g, count, status, limit, w, w0, sd, sd0, both):
+    """Prefetch what updating synapse ``k`` (its devices ``k`` and ``partner``) reads and writes; the partner's
+    status and endurance only if it may be written (``both``)."""
     prefetch(g, k)
     prefetch(g, partner)
     prefetch(count, k)
     prefetch(count, partner)
     prefetch(status, k)
-    prefetch(status, partner)
+    if both:
+        prefetch(status, partner)
     if limit.size > 1:
         prefetch(limit, k)
-        prefetch(limit, partner)
+        if both:
+            prefetch(limit, partner)
     prefetch(w, w0 + k)
     if sd0 >= 0:
         prefetch(sd, sd0 + k)
@@ -289,10 +292,10 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     e_lo, e_hi, e_sup, e_kup, e_lup = g_lo.size > 1, g_hi.size > 1, sat_up.size > 1, k_up.size > 1, lin_up.size > 1
     e_sdn, e_kdn, e_ldn, e_lim, e_nu = sat_dn.size > 1, k_dn.size > 1, lin_dn.size > 1, limit.size > 1, nu.size > 1
 
-    def params_of(d):  # inlined by numba
+    def params_of(d, pulsed):  # inlined by numba; the endurance limit is read only for a device that may be pulsed
         return (g_lo[d] if e_lo else p0[0], g_hi[d] if e_hi else p0[1], sat_up[d] if e_sup else p0[2],
                 k_up[d] if e_kup else p0[3], lin_up[d] if e_lup else p0[4], sat_dn[d] if e_sdn else p0[5],
-                k_dn[d] if e_kdn else p0[6], lin_dn[d] if e_ldn else p0[7], limit[d] if e_lim else p0[8],
+                k_dn[d] if e_kdn else p0[6], lin_dn[d] if e_ldn else p0[7], limit[d] if e_lim and pulsed else p0[8],
                 nu[d] if e_nu else p0[9])
 
     key = rng[4]  # the write noise of each update comes from its own stream (random.keyed_state)
@@ -335,7 +338,8 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
                 ahead = line * n_post + log_post[log_order[q + AHEAD]]
             else:
                 ahead = line * n_post + columns[2 + AHEAD + q]
-            _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0)
+            _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0,
+                              exact or set_only)
         if changes_nothing(trace, f_q, below_half):
             continue
         k = i * n_post + j
@@ -350,6 +354,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
         seeded = exact or not stochastic
         if not seeded:
             r = keyed_state(key, k, 3 * step + update, count[k] + count[partner])
+        bidirectional = True
         if not exact:  # pulses: a change that rounds to none writes nothing
             dw = w_new - w_old
             bidirectional = dw > 0.0 or not set_only or reference
@@ -362,8 +367,11 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
         if seeded:
             r = keyed_state(key, k, 3 * step + update, count[k] + count[partner])
         sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
-        sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner], np.int64(status[partner]))
-        pk, pm = params_of(k), params_of(partner)
+        # a bidirectional pair pulses its positive device alone: its partner's status and endurance are not read,
+        # nor is the partner stored (unchanged stores would still dirty cache lines that memory then writes back)
+        both = exact or not bidirectional or set_only
+        sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner], np.int64(status[partner]) if both else OK)
+        pk, pm = params_of(k, True), params_of(partner, both)
         gp0 = readout(gk + ok_, t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
         gm0 = 0.0 if reference else readout(gm_ + om_, t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
                                             ret_beta, t0)
@@ -389,7 +397,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             offset[k] = sk[1]
         if timed:
             t_prog[k] = sk[2]
-        if not reference:  # the row's reference device is never written
+        if both and not reference:  # the row's reference device is never written
             g[partner], count[partner], status[partner] = sm[0], sm[3], sm[4]
             if has_off:
                 offset[partner] = sm[1]
