@@ -97,13 +97,13 @@ AHEAD = 4  # synapses ahead whose devices a row update prefetches: 2 and 8 were 
 @njit(cache=True, error_model="numpy", inline="always")
 def _prefetch_synapse(k, partner, g, count, status, limit, w, w0, sd, sd0, both):
     """Prefetch what updating synapse ``k`` (its devices ``k`` and ``partner``) reads and writes; the partner's
-    status and endurance only if it may be written (``both``)."""
+    write count, status and endurance only if it may be written (``both``)."""
     prefetch(g, k)
     prefetch(g, partner)
     prefetch(count, k)
-    prefetch(count, partner)
     prefetch(status, k)
     if both:
+        prefetch(count, partner)
         prefetch(status, partner)
     if limit.size > 1:
         prefetch(limit, k)
@@ -257,10 +257,11 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     """:func:`_learn` for exact writes or pulses (``exact``).
 
     Per synapse, the loop loads the two devices' states and parameters into numbers, runs the
-    device physics on them (scalar functions of :mod:`kernels.device`) and stores them back.  Per
-    synapse, arrays are touched only here: a call with array arguments would reference-count each
-    of them.  Each update draws its noise from its own stream, seeded by the synapse, the step and
-    kind of the update and the pair's writes so far: the same whichever update is computed first.
+    device physics on them (scalar functions of :mod:`kernels.device`) and stores back those it can
+    write.  Per synapse, arrays are touched only here: a call with array arguments would
+    reference-count each of them.  Each update draws its noise from its own stream, seeded by the
+    synapse, the step and kind of the update and the writes so far of the devices it can write: the
+    same whichever update is computed first.
 
     ``REPLAY_ROW``: row ``line`` applies the log entries ``log = (order, steps, posts, factors, x,
     energy)`` in the sequence ``order``, entry ``e`` as the post spike of column ``posts[e]`` at
@@ -298,6 +299,10 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
                 k_dn[d] if e_kdn else p0[6], lin_dn[d] if e_ldn else p0[7], limit[d] if e_lim and pulsed else p0[8],
                 nu[d] if e_nu else p0[9])
 
+    # Bidirectional pulses write the positive device of a pair alone: its partner's write count, status and
+    # endurance are neither read nor stored (an unchanged store still dirties a cache line, which memory then
+    # writes back), nor prefetched.  At 1000 x 1000 these were 4 of a pulsed synapse's 9 cache lines.
+    both = exact or set_only
     key = rng[4]  # the write noise of each update comes from its own stream (random.keyed_state)
     r = keyed_state(key, 0, 0, 0)
     along_column = mode == POTENTIATE_COLUMN or mode == SCALE_COLUMN
@@ -339,7 +344,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             else:
                 ahead = line * n_post + columns[2 + AHEAD + q]
             _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0,
-                              exact or set_only)
+                              both)
         if changes_nothing(trace, f_q, below_half):
             continue
         k = i * n_post + j
@@ -353,7 +358,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             continue
         seeded = exact or not stochastic
         if not seeded:
-            r = keyed_state(key, k, 3 * step + update, count[k] + count[partner])
+            r = keyed_state(key, k, 3 * step + update, count[k] + (count[partner] if both else 0))
         bidirectional = True
         if not exact:  # pulses: a change that rounds to none writes nothing
             dw = w_new - w_old
@@ -365,12 +370,10 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             if n_pulses == 0:
                 continue
         if seeded:
-            r = keyed_state(key, k, 3 * step + update, count[k] + count[partner])
+            r = keyed_state(key, k, 3 * step + update, count[k] + (count[partner] if both else 0))
         sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
-        # a bidirectional pair pulses its positive device alone: its partner's status and endurance are not read,
-        # nor is the partner stored (unchanged stores would still dirty cache lines that memory then writes back)
-        both = exact or not bidirectional or set_only
-        sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner], np.int64(status[partner]) if both else OK)
+        sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner] if both else 0,
+              np.int64(status[partner]) if both else OK)
         pk, pm = params_of(k, True), params_of(partner, both)
         gp0 = readout(gk + ok_, t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
         gm0 = 0.0 if reference else readout(gm_ + om_, t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
