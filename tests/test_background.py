@@ -140,9 +140,9 @@ def test_threads_validation(monkeypatch):
 def test_a_thread_that_joins_mid_run_or_is_left_loading_leaves_the_run_the_same(monkeypatch):
     """The thread loads its kernel while the network runs, and joins at the next step once in its loop: here it
     enters its loop only once the network has logged 20 potentiations, and in lockstep from then on it sweeps
-    every row each step; the run is the same bit for bit.  A run
-    that ends while its thread is still loading does not wait for it: the thread stops by itself once loaded,
-    and the next run goes on as usual.  A thread whose kernel fails makes its run, or the next, raise."""
+    every row each step; the run is the same bit for bit.  A run that ends while its thread is still loading
+    does not wait for it: the thread stops by itself once loaded, and the next run goes on as usual.  A thread
+    whose kernel fails makes its run, or the next, raise."""
     monkeypatch.setattr(background, "MIN_BATCH", 1)
     _, alone = _run("pair", threads=1)
     _run("pair", threads=2)  # the kernel compiled (or loaded) in this process

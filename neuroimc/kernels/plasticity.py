@@ -305,6 +305,9 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     both = exact or set_only
     key = rng[4]  # the write noise of each update comes from its own stream (random.keyed_state)
     r = keyed_state(key, 0, 0, 0)
+
+    def stream_of(k, partner, code):  # inlined by numba; seeded by the writes so far of the devices it can write
+        return keyed_state(key, k, code, count[k] + (count[partner] if both else 0))
     along_column = mode == POTENTIATE_COLUMN or mode == SCALE_COLUMN
     # The rows that spike in one step see the same post traces: the first lists the columns they can change
     # (most columns' traces ask for less than half a pulse), the others walk that list.  Not for triplet rules,
@@ -358,8 +361,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             continue
         seeded = exact or not stochastic
         if not seeded:
-            r = keyed_state(key, k, 3 * step + update, count[k] + (count[partner] if both else 0))
-        bidirectional = True
+            r = stream_of(k, partner, 3 * step + update)
         if not exact:  # pulses: a change that rounds to none writes nothing
             dw = w_new - w_old
             bidirectional = dw > 0.0 or not set_only or reference
@@ -370,7 +372,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             if n_pulses == 0:
                 continue
         if seeded:
-            r = keyed_state(key, k, 3 * step + update, count[k] + (count[partner] if both else 0))
+            r = stream_of(k, partner, 3 * step + update)
         sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
         sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner] if both else 0,
               np.int64(status[partner]) if both else OK)
