@@ -17,8 +17,7 @@ from .inputs import PoissonSource, SpikeSource
 from .learning import RULES
 from .kernels import background, deferred, engine
 from .kernels import entry as K_entry
-from .kernels.device import normal_table
-from .kernels.random import new_stream
+from .kernels.random import NORMALS, new_stream
 from .monitors import SpikeMonitor, StateMonitor
 from .neurons import LIFPopulation
 from .units import ms
@@ -26,9 +25,6 @@ from .units import ms
 _GROUP_TYPES = (LIFPopulation, PoissonSource, SpikeSource)
 _STATE_VARIABLES = {"v": engine.V_VAR, "I_syn": engine.I_VAR}
 _CROSSBAR_KEY = 1 << 20  # spawn keys of crossbars, apart from those of sources
-
-
-_NORMALS = []
 
 
 def plastic_entry(xb, x, dt, rule=None, consts=None):
@@ -59,12 +55,6 @@ def _equal_read_noise(xb):
     noise (a fraction of the shared window) without IR drop."""
     return (xb.device.read.noise_model == "additive" and xb._ir_factor.size == 1
             and xb._sd.size > 0 and np.all(xb._sd == xb._sd.flat[0]))
-
-
-def _normal_table():
-    if not _NORMALS:
-        _NORMALS.append(normal_table())
-    return _NORMALS[0]
 
 
 class Network:
@@ -626,7 +616,7 @@ class Network:
             touched=np.zeros(int(touch0[-1]), np.bool_),
             xb_conv=conv,
             xb_rng=rng,
-            normals=_normal_table(),
+            normals=NORMALS,
             grp_spikes=grp_spikes,
         )
 
