@@ -23,6 +23,18 @@ def test_normal_table_is_the_normal_distribution_in_equiprobable_cells():
     assert 4.1 < z[-1] < 4.4  # the tails are cut here
 
 
+def test_ziggurat_blocks_close_on_the_normal_curve():
+    """Doornik's R and V: the base block (rectangle of width R plus the tail beyond R) has area V, and the
+    recursion of equal-area blocks closes at the top (x = 0) with area V too."""
+    f = lambda x: np.exp(-0.5 * x * x)  # noqa: E731 - the unnormalised density the blocks are cut from
+    x, ratio = R.ZIG_X, R.ZIG_RATIO
+    v = x[1] * f(x[1]) + np.sqrt(2 * np.pi) * stats.norm.sf(x[1])
+    assert x[0] * f(x[1]) == pytest.approx(v, rel=1e-10)
+    areas = x[1:-1] * (f(x[2:]) - f(x[1:-1]))
+    assert np.allclose(areas, v, rtol=1e-8)
+    assert x[-1] == 0.0 and np.all(np.diff(x) < 0) and np.allclose(ratio, x[1:] / x[:-1])
+
+
 def test_normal_deviates_have_the_normal_moments_and_distribution():
     n = 200_000
     s = R.new_stream(np.random.SeedSequence(5))
@@ -31,6 +43,9 @@ def test_normal_deviates_have_the_normal_moments_and_distribution():
     assert abs(z.var() - 1.0) < Z * np.sqrt(2.0 / n)
     assert abs(stats.kurtosis(z)) < Z * np.sqrt(24.0 / n)
     assert stats.kstest(z, "norm").pvalue > 1e-6
+    for edge in (1.0, R.ZIG_X[1], 4.0):  # inside the blocks, the ziggurat's tail, deep in it
+        p = 2 * stats.norm.sf(edge)
+        assert abs(np.mean(np.abs(z) > edge) - p) < Z * np.sqrt(p / n) + 1.0 / n
 
 
 def test_splitmix_fill_is_splitmix64():
