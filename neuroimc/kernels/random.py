@@ -96,11 +96,11 @@ NORMALS = normal_table()
 # the ZIGNOR algorithm with 128 blocks; a block's index and the uniform come from disjoint bits.
 _ZIG_BLOCKS = 128
 _ZIG_R = 3.442619855899  # where the tail starts
-_ZIG_V = 9.91256303526217e-3  # area of each block: R phi(R) + P(Z > R), with phi unnormalised
+_ZIG_V = 9.91256303526217e-3  # area of each block under f(x) = exp(-x**2 / 2): R f(R) + the integral of f beyond R
 
 
 def _ziggurat():
-    """``(x, ratio)``: the blocks' right edges ``x[0..C]`` (``x[0] = V / phi(R)`` for the base block with its
+    """``(x, ratio)``: the blocks' right edges ``x[0..C]`` (``x[0] = V / f(R)`` for the base block with its
     tail, ``x[C] = 0``) and ``ratio[i] = x[i + 1] / x[i]``, the fraction of block ``i`` under the curve for
     every height."""
     x = np.zeros(_ZIG_BLOCKS + 1)
