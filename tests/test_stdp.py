@@ -347,6 +347,22 @@ def test_logged_potentiation_on_devices_equals_the_column_walks(case, monkeypatc
     assert walked["failed"].any() and walked["pulses"].sum() > 10 * N_IN * N
 
 
+def test_a_replay_orders_its_entries_by_column_stably():
+    """kernels.deferred._by_column against numpy's stable argsort, over columns spanning several words of
+    its bitmap (bits 0 and 63 included); its lists and bitmap are left empty for the next replay."""
+    rng = np.random.default_rng(7)
+    n_post = 200
+    head, columns = np.full(n_post, -1, np.int64), np.zeros((n_post + 63) // 64, np.int64)
+    for size in (0, 1, 5, 300):
+        posts = rng.integers(0, n_post, size)
+        edges = np.array([63, 127, 0, n_post - 1])[:size]  # the highest bits of two words, the first, the last
+        posts[:edges.size] = edges
+        nxt, order = np.zeros(size, np.int64), np.zeros(size, np.int64)
+        got = ni.kernels.deferred._by_column(posts, head, nxt, order, columns)
+        np.testing.assert_array_equal(got, np.argsort(posts, kind="stable"))
+        assert np.all(head == -1) and not columns.any()
+
+
 def test_weight_only_crossbars_write_their_devices_at_least_every_sync_steps(monkeypatch):
     """Write counts of weight-only learning are int32 until written to the devices: a long run writes them
     every ``Network.sync_steps`` steps by itself, and that changes nothing the run computes."""

@@ -32,13 +32,14 @@ applied), the log (``log_step``, ``log_post``, ``log_factor``, ``log_len``), the
 the last rebuild (``writes``: the positive devices, then the negative ones where weights can be
 negative) and ``scratch``, one row's counts during a catch-up (zero in between); for crossbars that
 write their devices, the scratch of a replay (``replay_x``, ``replay_energy``, ``replay_next``,
-``replay_head``, ``replay_order``: :func:`catch_up_devices`); every scratch twice, one per thread
-(the engine's and the background catch-ups' of :mod:`kernels.background`), whose row locks and
-dirty flags are ``lock``; for weight-only crossbars, each row's read energy less its weights' part
-(``e_base``, :func:`settle`).
+``replay_head``, ``replay_order``, ``replay_columns``: :func:`catch_up_devices`); every scratch
+twice, one per thread (the engine's and the background catch-ups' of :mod:`kernels.background`),
+whose row locks and dirty flags are ``lock``; for weight-only crossbars, each row's read energy
+less its weights' part (``e_base``, :func:`settle`).
 """
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, P_DECAY_PRE, P_DECAY_PRE2, P_DEP_PAIR,
                         P_DEP_TRIPLET, P_FLUSH_POST, P_FLUSH_PRE, P_NEAREST, P_POT_PAIR, P_POT_TRIPLET, P_SOFT, P_W_MAX,
@@ -55,8 +56,8 @@ LOG_PER_NEURON = 64
 # columns of ``off``: where a crossbar's arrays start in f, n and c, and its sizes
 (O_PRE, O_POST, O_PRE2, O_POST2, O_TRACE, O_FACTOR, O_STEP, O_CURSOR, O_LOG_STEP, O_LOG_POST, O_LOG_LEN, O_OPEN,
  O_WRITES, O_SCRATCH, O_N_PRE, O_N_POST, O_N_PRE2, O_N_POST2, O_CAP, O_ROWS, O_XB, O_REPLAY_X, O_REPLAY_ENERGY,
- O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_LOCK, O_E_BASE) = range(28)
-N_OFF = 28
+ O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_LOCK, O_E_BASE, O_REPLAY_COLUMNS) = range(29)
+N_OFF = 29
 LOCK_STRIDE = 8  # int64 words per row lock (a cache line each): the row's lock, then its dirty flag
 _TRACES = (("_pre_trace", O_PRE, O_N_PRE), ("_post_trace", O_POST, O_N_POST), ("_pre_trace2", O_PRE2, O_N_PRE2),
            ("_post_trace2", O_POST2, O_N_POST2))
@@ -89,7 +90,8 @@ def pack(crossbars, indices, dt):
                   (2, O_WRITES, o[O_ROWS] * n_pre * n_post), (2, O_SCRATCH, 2 * o[O_ROWS] * n_post),
                   (0, O_REPLAY_X, replay), (0, O_REPLAY_ENERGY, replay), (1, O_REPLAY_NEXT, replay),
                   (1, O_REPLAY_HEAD, 2 * n_post if replay else 0), (1, O_REPLAY_ORDER, replay),
-                  (1, O_LOCK, LOCK_STRIDE * n_pre), (0, O_E_BASE, n_pre if simple else 0))
+                  (1, O_LOCK, LOCK_STRIDE * n_pre), (0, O_E_BASE, n_pre if simple else 0),
+                  (1, O_REPLAY_COLUMNS, 2 * _words.py_func(n_post) if replay else 0))
         for table, col, size in layout:
             o[col] = sizes[table]
             sizes[table] += size
@@ -441,7 +443,7 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     rule = rules[p]
     steps = n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last]
     posts = n[o[O_LOG_POST] + first:o[O_LOG_POST] + last]
-    a, h = o[O_CAP] * thread, o[O_N_POST] * thread  # the thread's scratch
+    a, h, b = o[O_CAP] * thread, o[O_N_POST] * thread, _words(o[O_N_POST]) * thread  # the thread's scratch
     xs = f[o[O_REPLAY_X] + a:o[O_REPLAY_X] + a + steps.size]
     energy = f[o[O_REPLAY_ENERGY] + a:o[O_REPLAY_ENERGY] + a + steps.size]
     factors = f[o[O_FACTOR] + first:o[O_FACTOR] + last]
@@ -460,7 +462,8 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
         live += 1
     order = _by_column(posts[:live], n[o[O_REPLAY_HEAD] + h:o[O_REPLAY_HEAD] + h + o[O_N_POST]],
                        n[o[O_REPLAY_NEXT] + a:o[O_REPLAY_NEXT] + a + live],
-                       n[o[O_REPLAY_ORDER] + a:o[O_REPLAY_ORDER] + a + live])
+                       n[o[O_REPLAY_ORDER] + a:o[O_REPLAY_ORDER] + a + live],
+                       n[o[O_REPLAY_COLUMNS] + b:o[O_REPLAY_COLUMNS] + b + _words(o[O_N_POST])])
     log = (order, steps, posts, factors, xs, energy)
     if exact:  # a literal flag: each copy keeps only the code its case runs
         _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log)
@@ -473,23 +476,35 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _by_column(posts, head, nxt, order):
+def _words(n_post):
+    """64-bit words of a bitmap of ``n_post`` columns."""
+    return (n_post + 63) // 64
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _by_column(posts, head, nxt, order, columns):
     """The entries ``0..posts.size-1`` ordered by column ``posts[e]``, stably: a list per column (``head``, all
-    -1 before and after, and ``nxt``), prepended from the last entry, then read out column by column."""
+    -1 before and after, and ``nxt``), prepended from the last entry, then read out column by column in
+    ascending order, the columns present found in the bitmap ``columns`` (all 0 before and after): a replay
+    of a few entries does not walk every column's head (a third of a replay at 1000 columns)."""
     for e in range(posts.size - 1, -1, -1):
         j = posts[e]
         nxt[e] = head[j]
         head[j] = e
+        columns[j >> 6] |= np.int64(1) << (j & 63)
     c = 0
-    for j in range(head.size):
-        e = head[j]
-        if e < 0:
-            continue
-        head[j] = -1
-        while e >= 0:
-            order[c] = e
-            c += 1
-            e = nxt[e]
+    for k in range(columns.size):
+        word = columns[k]
+        columns[k] = 0
+        while word != 0:
+            j = k * 64 + trailing_zeros(word)
+            word &= word - 1
+            e = head[j]
+            head[j] = -1
+            while e >= 0:
+                order[c] = e
+                c += 1
+                e = nxt[e]
     return order
 
 
