@@ -443,7 +443,8 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     rule = rules[p]
     steps = n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last]
     posts = n[o[O_LOG_POST] + first:o[O_LOG_POST] + last]
-    a, h, b = o[O_CAP] * thread, o[O_N_POST] * thread, _words(o[O_N_POST]) * thread  # the thread's scratch
+    words = _words(o[O_N_POST])
+    a, h, b = o[O_CAP] * thread, o[O_N_POST] * thread, words * thread  # the thread's scratch
     xs = f[o[O_REPLAY_X] + a:o[O_REPLAY_X] + a + steps.size]
     energy = f[o[O_REPLAY_ENERGY] + a:o[O_REPLAY_ENERGY] + a + steps.size]
     factors = f[o[O_FACTOR] + first:o[O_FACTOR] + last]
@@ -463,7 +464,7 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     order = _by_column(posts[:live], n[o[O_REPLAY_HEAD] + h:o[O_REPLAY_HEAD] + h + o[O_N_POST]],
                        n[o[O_REPLAY_NEXT] + a:o[O_REPLAY_NEXT] + a + live],
                        n[o[O_REPLAY_ORDER] + a:o[O_REPLAY_ORDER] + a + live],
-                       n[o[O_REPLAY_COLUMNS] + b:o[O_REPLAY_COLUMNS] + b + _words(o[O_N_POST])])
+                       n[o[O_REPLAY_COLUMNS] + b:o[O_REPLAY_COLUMNS] + b + words])
     log = (order, steps, posts, factors, xs, energy)
     if exact:  # a literal flag: each copy keeps only the code its case runs
         _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log)
