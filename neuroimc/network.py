@@ -17,6 +17,7 @@ from .inputs import PoissonSource, SpikeSource
 from .learning import RULES
 from .kernels import background, deferred, engine
 from .kernels import entry as K_entry
+from .kernels import lanes as K_lanes
 from .kernels.random import NORMALS, new_stream
 from .monitors import SpikeMonitor, StateMonitor
 from .neurons import LIFPopulation
@@ -47,7 +48,7 @@ def plastic_entry(xb, x, dt, rule=None, consts=None):
     consts[K_entry.C_DT] = dt
     consts[K_entry.C_SIMPLE] = xb._simple()
     return (np.int64(x), rule, xb._pre_trace, xb._post_trace, xb._pre_trace2, xb._post_trace2, xb._state, xb._params,
-            xb._scalars, xb._ir_factor, consts, np.full(xb.shape[1] + 2, -1, np.int64))
+            xb._scalars, xb._ir_factor, consts, np.full(xb.shape[1] + 2, -1, np.int64), K_lanes.scratch())
 
 
 def _equal_read_noise(xb):

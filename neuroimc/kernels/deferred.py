@@ -47,8 +47,8 @@ from ..learning import (N_RULE, P_A_POST, P_A_PRE, P_DECAY_POST, P_DECAY_POST2, 
 from .atomic import store_release
 from .device import EXACT, S_MODEL
 from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, DEVICES, N_CONSTS, WEIGHT_ONLY
-from .plasticity import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, _learn_line, changes_nothing,
-                         decay_to, half_pulse, new_weight)
+from .plasticity import _learn_line, decay_to
+from .rule import DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, changes_nothing, half_pulse, new_weight
 
 LOG_MIN = 1 << 14  # log entries at least, and per post neuron: a full log makes every row catch up
 LOG_PER_NEURON = 64
@@ -467,9 +467,9 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
                        n[o[O_REPLAY_COLUMNS] + b:o[O_REPLAY_COLUMNS] + b + words])
     log = (order, steps, posts, factors, xs, energy)
     if exact:  # a literal flag: each copy keeps only the code its case runs
-        _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log)
+        _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log, thread)
     else:
-        _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, False, log)
+        _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, False, log, thread)
     for e in range(live):
         e_row[e0 + i] += energy[e]
     f[o[O_TRACE] + i], n[o[O_STEP] + i] = x, s

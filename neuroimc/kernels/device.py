@@ -212,22 +212,35 @@ def readout(x, age, lo, nu, ret_tau, ret_beta, t0):
         x = lo + (x - lo) * np.exp(-((age / ret_tau) ** ret_beta))
     if nu > 0.0 and age > t0:
         x *= (age / t0) ** (-nu)
+    return fresh_readout(x)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def fresh_readout(x):
+    """:func:`readout` at age 0 (``t0 > 0``), where nothing has yet relaxed or drifted: ``x`` clipped at 0.
+    Without the powers, which a vectorised loop would compute in every lane."""
     return max(x, 0.0)
 
 
 @njit(cache=True, error_model="numpy")
 def noise_std(x, age, model, sigma, g_range, g_max, t_read):
     """Standard deviation (siemens) of one read of a device whose mean read-out is ``x``, ``age`` s after its write."""
-    if model == NOISE_GAUSSIAN:
-        return sigma * x
-    if model == NOISE_ADDITIVE:
-        return sigma * g_range
     if model == NOISE_PCM_1F:
         arg = (age + t_read) / (2.0 * t_read)
         if arg <= 1.0:
             return 0.0
         q_s = min(sigma / max((x / g_max) ** 0.65, 1e-3), 0.2)
         return x * q_s * np.sqrt(np.log(arg))
+    return steady_noise_std(x, model, sigma, g_range)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def steady_noise_std(x, model, sigma, g_range):
+    """:func:`noise_std` for the models that do not depend on age (none, gaussian, additive)."""
+    if model == NOISE_GAUSSIAN:
+        return sigma * x
+    if model == NOISE_ADDITIVE:
+        return sigma * g_range
     return 0.0
 
 

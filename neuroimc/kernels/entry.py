@@ -1,15 +1,16 @@
 """A plastic crossbar as the kernels see it: one tuple per crossbar, the same type whatever the card::
 
-    (x, rule, pre, post, pre2, post2, state, params, scalars, ir_factor, consts, columns)
+    (x, rule, pre, post, pre2, post2, state, params, scalars, ir_factor, consts, columns, lanes)
 
 ``x`` is the crossbar's index in the synapse tables, ``rule`` its row of
 :func:`neuroimc.learning.STDP.table`, ``pre``/``post`` the fast traces per neuron and
 ``pre2``/``post2`` the slow ones (empty for pair rules), ``state``/``params``/``scalars`` its
 device arrays (see :mod:`kernels.device`) and ``consts`` the float64 array indexed by the ``C_*``
-constants below, and ``columns`` (int64, ``n_post + 2``) the columns that a pre spike of step
+constants below, ``columns`` (int64, ``n_post + 2``) the columns that a pre spike of step
 ``columns[0]`` can change, ``columns[1]`` of them from ``columns[2]`` on (see
-:func:`kernels.plasticity._learn_line`).  ``rule``, ``consts`` and the traces are views of the flat
-tables of :mod:`kernels.deferred`.  Tuples are unpacked once per row or column update, never per synapse.
+:func:`kernels.plasticity._learn_line`), and ``lanes`` the two threads' scratch of :mod:`kernels.lanes`.
+``rule``, ``consts`` and the traces are views of the flat tables of :mod:`kernels.deferred`.  Tuples are
+unpacked once per row or column update, never per synapse.
 """
 
 C_SCALE = 0  # V_read * gain: siemens -> amperes of current jump

@@ -14,69 +14,11 @@ from ..learning import (P_A_POST, P_A_PRE, P_DEP_PAIR, P_DEP_TRIPLET, P_NEAREST,
 from .device import EXACT, OK, S_MODEL, noise_std, pulse, pulses, read_card, readout, write, write_card
 from .entry import (C_AGE, C_DT, C_E_SCALE, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP, C_REFERENCE, C_SCALE, C_SIMPLE,
                     C_SPAN)
-from .prefetch import prefetch
-from .random import keyed_state, uniform_state
-
-
-# what a call of _learn does to its line
-DEPRESS_ROW = np.int64(0)  # a pre spike: row i, dw = factor * post[j]
-POTENTIATE_COLUMN = np.int64(1)  # a post spike: column j, dw = factor * pre[i]
-SCALE_COLUMN = np.int64(2)  # synaptic scaling: column j, w -> factor * w
-REPLAY_ROW = np.int64(3)  # row i applies logged potentiations (kernels.deferred), each as POTENTIATE_COLUMN would
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _pulse_count(dw, per_window, stochastic, rng):
-    """Whole pulses for a weight change ``dw`` (``per_window`` pulses sweep one unit): ``(n, rng)``.
-
-    Deterministic: the nearest whole number; stochastic: the fraction becomes one more pulse with
-    that probability (unbiased on average).
-    """
-    n_real = abs(dw) * per_window
-    n = np.floor(n_real)
-    frac = n_real - n
-    if stochastic:
-        u, rng = uniform_state(rng)
-        if u < frac:
-            n += 1.0
-    elif frac >= 0.5:
-        n += 1.0
-    return int(n), rng
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _unclipped(w_old, dw, mode, soft, w_min, w_max):
-    if mode == SCALE_COLUMN:
-        w = w_old * dw
-    elif soft:
-        w = w_old + (dw * (w_max - w_old) if mode == POTENTIATE_COLUMN else dw * (w_old - w_min))
-    else:
-        w = w_old + dw
-    return w
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def new_weight(w_old, dw, mode, soft, w_min, w_max):
-    """The rule's new weight: ``dw`` (trace x factor) applied additively or soft-bounded; scaling multiplies;
-    clipped to ``[w_min, w_max]``.
-
-    Any unit of weight will do if ``w_min``, ``w_max`` and an additive ``dw`` are in it."""
-    return min(max(_unclipped(w_old, dw, mode, soft, w_min, w_max), w_min), w_max)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def pulsed_weight(w_old, dw, mode, soft, w_min, w_max):
-    """:func:`new_weight` for a pair of real devices: clipped, but never moved further than the rule asks,
-    nor against it.
-
-    Within the bounds that is the clip.  A pair that its devices hold outside them (a stuck
-    device) is not pulled back in one step by every update, depressions included: the learning
-    circuit sends SET pulses to potentiate and RESET pulses to depress, by spike timing.  (The
-    clip did so: on the RRAM card, three pulses in five went to the 5 % of pairs whose negative
-    device is stuck high.)  Ideal pairs hold their weights within the bounds and take the clip:
-    the two extra operations cost their row loops a sixth of their time."""
-    w = _unclipped(w_old, dw, mode, soft, w_min, w_max)
-    return min(max(min(max(w, w_min), w_max), min(w, w_old)), max(w, w_old))
+from . import lanes
+from .prefetch import AHEAD, prefetch_synapse
+from .random import keyed_state
+from .rule import (DEPRESS_ROW, POTENTIATE_COLUMN, SCALE_COLUMN, changes_nothing, half_pulse, new_weight,
+                   pulse_count, pulsed_weight)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -89,47 +31,6 @@ def decay_to(x, s, target, decay, flush_below):
         if abs(x) < flush_below:
             return 0.0, s
     return x, s
-
-
-AHEAD = 4  # synapses ahead whose devices a row update prefetches: 2 and 8 were slower (RRAM STDP 4000x1000)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _prefetch_synapse(k, partner, g, count, status, limit, w, w0, sd, sd0, both):
-    """Prefetch what updating synapse ``k`` (its devices ``k`` and ``partner``) reads and writes; the partner's
-    write count, status and endurance only if it may be written (``both``)."""
-    prefetch(g, k)
-    prefetch(g, partner)
-    prefetch(count, k)
-    prefetch(status, k)
-    if both:
-        prefetch(count, partner)
-        prefetch(status, partner)
-    if limit.size > 1:
-        prefetch(limit, k)
-        if both:
-            prefetch(limit, partner)
-    prefetch(w, w0 + k)
-    if sd0 >= 0:
-        prefetch(sd, sd0 + k)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def half_pulse(rule, consts, exact):
-    """A change ``|trace * factor|`` of an additive rule below which pulses rounded to the nearest whole
-    number leave a synapse alone (0.0 where no such bound holds: exact writes, stochastic rounding, soft
-    bounds).  :func:`pulsed_weight` never moves a weight further than asked; the margin covers the
-    rounding of ``w_old + dw``.  Most synapses of a row, most of the time: their devices are not loaded."""
-    if exact or rule[P_STOCHASTIC] != 0.0 or rule[P_SOFT] != 0.0:
-        return 0.0
-    return (0.5 - 1e-9) / max(consts[C_P_LTP], consts[C_P_LTD])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def changes_nothing(trace, factor, bound):
-    """Whether an update of ``trace * factor`` leaves a synapse alone: no learning signal, or a change below
-    ``bound`` (:func:`half_pulse`)."""
-    return trace == 0.0 or abs(trace * factor) < bound
 
 
 @njit(cache=True, error_model="numpy")
@@ -146,7 +47,7 @@ def _refresh_pair(sk, sm, pk, pm, card, t, span, per_window, rng):
     w = (sk[0] - lo_k - (sm[0] - lo_m)) / span
     sk, rng = pulse(sk, False, pk, card, t, rng)
     sm, rng = pulse(sm, False, pm, card, t, rng)
-    n, rng = _pulse_count(w, per_window, False, rng)
+    n, rng = pulse_count(w, per_window, False, rng)
     if w > 0.0:
         sk, rng = pulses(sk, n, True, pk, card, t, rng)
     else:
@@ -253,7 +154,7 @@ def _learn(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact, log=None):
+def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, exact, log=None, thread=0):
     """:func:`_learn` for exact writes or pulses (``exact``).
 
     Per synapse, the loop loads the two devices' states and parameters into numbers, runs the
@@ -269,8 +170,12 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     read energy in ``energy[e]`` (see :func:`kernels.deferred.catch_up_devices`).
     Replays are compiled as copies of their own (``log`` is not ``None``): one loop for both ran
     10-20 % slower.
+
+    A depression's listed columns and a replay's entries go through :mod:`kernels.lanes` in chunks,
+    where the card allows, on the scratch of ``thread``; the loop here takes the updates the lanes
+    leave to it, and a depression's energy changes are added up in the row's order all the same.
     """
-    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts, columns = entry
+    x, rule, pre, post, pre2, post2, state, params, scalars, ir, consts, columns, lane_scratch = entry
     g, offset, t_prog, count, status = state
     g_lo, g_hi, sat_up, k_up, lin_up, sat_dn, k_dn, lin_dn, limit, nu = params
     n_pre, n_post = int(consts[C_N_PRE]), int(consts[C_N_POST])
@@ -327,105 +232,127 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     else:
         log_order, log_step, log_post, log_factor, log_x, log_energy = log
         length = log_order.size
+    per_device_pulses = e_lo or e_hi or e_sup or e_kup or e_lup or e_sdn or e_kdn or e_ldn
+    in_lanes = (listed or log is not None) and lanes.fits(exact, stochastic, soft, set_only, reference, has_off, timed,
+                                                          has_ir, per_device_pulses, noise_model)
+    lf, li = lane_scratch[0][thread], lane_scratch[1][thread]
+    chunk = lanes.LANES if in_lanes else max(length, 1)
     update, f_q, t_q = mode, factor, t
-    for q in range(length):
-        if log is not None:
-            e = log_order[q]
-            i, j, trace = line, log_post[e], log_x[e]
-            update, f_q, step = POTENTIATE_COLUMN, log_factor[e], log_step[e]
-            t_q = step * consts[C_DT] + consts[C_AGE]
-        elif along_column:
-            i, j = q, line
-            trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
-        else:
-            j = columns[2 + q] if listed else q
-            i, trace = line, post[j]
-        # a few synapses ahead along the row, whose devices are a cache miss each: their lines start to load
-        if q + AHEAD < length and (listed or log is not None):
+    call_step, each = step, POTENTIATE_COLUMN if log is not None else mode
+    for c0 in range(0, length, chunk):
+        c1 = min(c0 + chunk, length)
+        todo = c1 - c0
+        if in_lanes:
+            lanes.gather(c0, c1, length, line, n_post, n, columns, post, factor, call_step, each, log, g, count, status,
+                         limit, w, w0, sd, sd0, lf, li)
+            lanes.compute(c1 - c0, key, each, below_half, w_min, w_max, span, p_ltp, p_ltd, p0[0], p0[1], p0[2], p0[3],
+                          p0[4], p0[5], p0[6], p0[7], card[1], card[0], scale, e_scale, noise_model, noise_sigma, g_range,
+                          lf, li)
+            todo = lanes.scatter(c1 - c0, c0, log, g, count, w, w0, sd, sd0, lf, li)
+        for s in range(todo):
+            q = li[lanes.I_SCALAR, s] if in_lanes else c0 + s
             if log is not None:
-                ahead = line * n_post + log_post[log_order[q + AHEAD]]
+                e = log_order[q]
+                i, j, trace = line, log_post[e], log_x[e]
+                update, f_q, step = POTENTIATE_COLUMN, log_factor[e], log_step[e]
+                t_q = step * consts[C_DT] + consts[C_AGE]
+            elif along_column:
+                i, j = q, line
+                trace = pre[q] if mode == POTENTIATE_COLUMN else 1.0
             else:
-                ahead = line * n_post + columns[2 + AHEAD + q]
-            _prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0,
-                              both)
-        if changes_nothing(trace, f_q, below_half):
-            continue
-        k = i * n_post + j
-        partner = n + i if reference else n + k
-        gk, gm_ = g[k], g[partner]
-        ok_ = offset[k] if has_off else 0.0
-        om_ = offset[partner] if has_off else 0.0
-        w_old = ((gk + ok_) - (gm_ + om_)) / span  # the programmed weight (no drift, noise or IR drop)
-        w_new = pulsed_weight(w_old, trace * f_q, update, soft, w_min, w_max)
-        if w_new == w_old:
-            continue
-        seeded = exact or not stochastic
-        if not seeded:
-            r = stream_of(k, partner, 3 * step + update)
-        if not exact:  # pulses: a change that rounds to none writes nothing
-            dw = w_new - w_old
-            bidirectional = dw > 0.0 or not set_only or reference
-            up = dw > 0.0 or not bidirectional
-            if not stochastic and abs(dw) * (p_ltd if bidirectional and not up else p_ltp) < 0.5:
-                continue  # rounds to no pulse (and draws nothing)
-            n_pulses, r = _pulse_count(dw, p_ltd if bidirectional and not up else p_ltp, stochastic, r)
-            if n_pulses == 0:
+                j = columns[2 + q] if listed else q
+                i, trace = line, post[j]
+            # a few synapses ahead along the row, whose devices are a cache miss each: their lines start to load
+            if q + AHEAD < length and (listed or log is not None) and not in_lanes:
+                if log is not None:
+                    ahead = line * n_post + log_post[log_order[q + AHEAD]]
+                else:
+                    ahead = line * n_post + columns[2 + AHEAD + q]
+                prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0,
+                                  both)
+            if changes_nothing(trace, f_q, below_half):
                 continue
-        if seeded:
-            r = stream_of(k, partner, 3 * step + update)
-        sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
-        sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner] if both else 0,
-              np.int64(status[partner]) if both else OK)
-        pk, pm = params_of(k, True), params_of(partner, both)
-        gp0 = readout(gk + ok_, t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
-        gm0 = 0.0 if reference else readout(gm_ + om_, t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
-                                            ret_beta, t0)
-        if exact:
-            if reference:
-                sk, r = write(sk, gm_ + w_new * span, pk, card, t_q, r)
+            k = i * n_post + j
+            partner = n + i if reference else n + k
+            gk, gm_ = g[k], g[partner]
+            ok_ = offset[k] if has_off else 0.0
+            om_ = offset[partner] if has_off else 0.0
+            w_old = ((gk + ok_) - (gm_ + om_)) / span  # the programmed weight (no drift, noise or IR drop)
+            w_new = pulsed_weight(w_old, trace * f_q, update, soft, w_min, w_max)
+            if w_new == w_old:
+                continue
+            seeded = exact or not stochastic
+            if not seeded:
+                r = stream_of(k, partner, 3 * step + update)
+            if not exact:  # pulses: a change that rounds to none writes nothing
+                dw = w_new - w_old
+                bidirectional = dw > 0.0 or not set_only or reference
+                up = dw > 0.0 or not bidirectional
+                if not stochastic and abs(dw) * (p_ltd if bidirectional and not up else p_ltp) < 0.5:
+                    continue  # rounds to no pulse (and draws nothing)
+                n_pulses, r = pulse_count(dw, p_ltd if bidirectional and not up else p_ltp, stochastic, r)
+                if n_pulses == 0:
+                    continue
+            if seeded:
+                r = stream_of(k, partner, 3 * step + update)
+            sk = (gk, ok_, t_prog[k] if timed else 0.0, count[k], np.int64(status[k]))
+            sm = (gm_, om_, t_prog[partner] if timed else 0.0, count[partner] if both else 0,
+                  np.int64(status[partner]) if both else OK)
+            pk, pm = params_of(k, True), params_of(partner, both)
+            gp0 = readout(gk + ok_, t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
+            gm0 = 0.0 if reference else readout(gm_ + om_, t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau,
+                                                ret_beta, t0)
+            if exact:
+                if reference:
+                    sk, r = write(sk, gm_ + w_new * span, pk, card, t_q, r)
+                else:
+                    tp = pk[0] + max(w_new, 0.0) * span
+                    tm = pm[0] + max(-w_new, 0.0) * span
+                    if tp != gk:
+                        sk, r = write(sk, tp, pk, card, t_q, r)
+                    if tm != gm_:
+                        sm, r = write(sm, tm, pm, card, t_q, r)
             else:
-                tp = pk[0] + max(w_new, 0.0) * span
-                tm = pm[0] + max(-w_new, 0.0) * span
-                if tp != gk:
-                    sk, r = write(sk, tp, pk, card, t_q, r)
-                if tm != gm_:
-                    sm, r = write(sm, tm, pm, card, t_q, r)
-        else:
-            if bidirectional:
-                sk, r = pulses(sk, n_pulses, up, pk, card, t_q, r)
-            else:  # unidirectional devices depress a synapse by SETting its negative device
-                sm, r = pulses(sm, n_pulses, True, pm, card, t_q, r)
-            if set_only and not reference:
-                sk, sm, r = _refresh_pair(sk, sm, pk, pm, card, t_q, span, p_ltp, r)
-        g[k], count[k], status[k] = sk[0], sk[3], sk[4]
-        if has_off:
-            offset[k] = sk[1]
-        if timed:
-            t_prog[k] = sk[2]
-        if both and not reference:  # the row's reference device is never written
-            g[partner], count[partner], status[partner] = sm[0], sm[3], sm[4]
+                if bidirectional:
+                    sk, r = pulses(sk, n_pulses, up, pk, card, t_q, r)
+                else:  # unidirectional devices depress a synapse by SETting its negative device
+                    sm, r = pulses(sm, n_pulses, True, pm, card, t_q, r)
+                if set_only and not reference:
+                    sk, sm, r = _refresh_pair(sk, sm, pk, pm, card, t_q, span, p_ltp, r)
+            g[k], count[k], status[k] = sk[0], sk[3], sk[4]
             if has_off:
-                offset[partner] = sm[1]
+                offset[k] = sk[1]
             if timed:
-                t_prog[partner] = sm[2]
-        # the engine's caches for this synapse
-        gp = readout(sk[0] + sk[1], t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
-        gm = readout(sm[0] + sm[1], t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau, ret_beta, t0)
-        fp = ir[k] if has_ir else 1.0
-        fm = ir[partner] if has_ir else 1.0
-        w[w0 + k] = scale * (gp * fp - gm * fm)
-        if with_sd:
-            sp = noise_std(gp, t_q - sk[2], noise_model, noise_sigma, g_range, g_max, t_read) * fp
-            if reference:
-                sd[sd0 + k] = scale * sp
+                t_prog[k] = sk[2]
+            if both and not reference:  # the row's reference device is never written
+                g[partner], count[partner], status[partner] = sm[0], sm[3], sm[4]
+                if has_off:
+                    offset[partner] = sm[1]
+                if timed:
+                    t_prog[partner] = sm[2]
+            # the engine's caches for this synapse
+            gp = readout(sk[0] + sk[1], t_q - sk[2] if timed else 0.0, pk[0], pk[9], ret_tau, ret_beta, t0)
+            gm = readout(sm[0] + sm[1], t_q - sm[2] if timed else 0.0, pm[0], pm[9], ret_tau, ret_beta, t0)
+            fp = ir[k] if has_ir else 1.0
+            fm = ir[partner] if has_ir else 1.0
+            w[w0 + k] = scale * (gp * fp - gm * fm)
+            if with_sd:
+                sp = noise_std(gp, t_q - sk[2], noise_model, noise_sigma, g_range, g_max, t_read) * fp
+                if reference:
+                    sd[sd0 + k] = scale * sp
+                else:
+                    sm_std = noise_std(gm, t_q - sm[2], noise_model, noise_sigma, g_range, g_max, t_read) * fm
+                    sd[sd0 + k] = scale * np.sqrt(sp * sp + sm_std * sm_std)
+            own = gp if reference else gp + gm  # the reference device is not written
+            if log is not None:
+                log_energy[e] = e_scale * (own - gp0 - gm0)
+            elif in_lanes:
+                lf[lanes.F_ENERGY, q - c0] = e_scale * (own - gp0 - gm0)
             else:
-                sm_std = noise_std(gm, t_q - sm[2], noise_model, noise_sigma, g_range, g_max, t_read) * fm
-                sd[sd0 + k] = scale * np.sqrt(sp * sp + sm_std * sm_std)
-        own = gp if reference else gp + gm  # the reference device is not written
-        if log is None:
-            e_row[e0 + i] += e_scale * (own - gp0 - gm0)
-        else:
-            log_energy[e] = e_scale * (own - gp0 - gm0)
+                e_row[e0 + i] += e_scale * (own - gp0 - gm0)
+        if in_lanes and log is None:
+            for s in range(c1 - c0):
+                e_row[e0 + line] += lf[lanes.F_ENERGY, s]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
