@@ -10,12 +10,14 @@ columns, or a replay's log entries in column order) goes through three loops:
 2. :func:`compute` runs the physics of one pulse on all of them without a branch: the weight change
    and its pulse count, the first output of the update's keyed stream and the ziggurat's first try,
    the pulse step, write noise, window and levels, the read-outs, the read-noise deviation and the
-   change of read energy.  It calls the same scalar cores (:mod:`kernels.device`, :mod:`kernels.rule`)
-   in the same order as the scalar loop, so every number is the same to the bit; numba (LLVM)
-   vectorises the loop (AVX-512 here: ~5 ns an update);
+   change of read energy.  It calls the same scalar cores (:mod:`kernels.device`,
+   :mod:`kernels.rule`) in the same order as the scalar loop, so every number is the same to the
+   bit; numba (LLVM) vectorises the loop (AVX-512 here: ~5 ns an update);
 3. :func:`scatter` stores the updates done and lists for the scalar loop those it must do: several
-   pulses, a device wearing out, a ziggurat try outside its rectangle (2.8 %), a second update of one
-   synapse within a replay's chunk.
+   pulses, a device wearing out, a ziggurat try outside its rectangle (2.8 % of tries), a second
+   update of one synapse within a replay's chunk.  Two pulses in the lanes as well (the stream's
+   second output, a second step) ran no faster: the work added to every lane cost what the scalar
+   loop saved.
 
 A stuck or worn-out device takes its pulses here too: it only counts them.  Cards whose updates
 need more than this (exact writes, stochastic rounding, soft bounds, unidirectional pairs,
