@@ -37,7 +37,7 @@ from .random import keyed_first, zig_try
 from .rule import changes_nothing, pulsed_weight
 
 LANES = 128  # updates per chunk: the chunk's scratch (15 KB) stays in the L1 cache
-AHEAD = 8  # updates ahead whose devices the gather prefetches
+AHEAD = 8  # updates ahead whose devices the gather prefetches: 16 and 32 were slower (RRAM, 1000 rows)
 
 # rows of the float scratch
 F_TRACE, F_FACTOR, F_G, F_G_PARTNER, F_G_NEW, F_W, F_SD, F_ENERGY = range(8)
