@@ -269,7 +269,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
                 else:
                     ahead = line * n_post + columns[2 + AHEAD + q]
                 prefetch_synapse(ahead, n + line if reference else n + ahead, g, count, status, limit, w, w0, sd, sd0,
-                                  both)
+                                 both)
             if changes_nothing(trace, f_q, below_half):
                 continue
             k = i * n_post + j
