@@ -18,7 +18,7 @@ from .learning import RULES
 from .kernels import background, deferred, engine
 from .kernels import entry as K_entry
 from .kernels import lanes as K_lanes
-from .kernels.random import NORMALS, new_stream
+from .kernels.random import new_stream, normal_table
 from .monitors import SpikeMonitor, StateMonitor
 from .neurons import LIFPopulation
 from .units import ms
@@ -617,7 +617,7 @@ class Network:
             touched=np.zeros(int(touch0[-1]), np.bool_),
             xb_conv=conv,
             xb_rng=rng,
-            normals=NORMALS,
+            normals=normal_table(),
             grp_spikes=grp_spikes,
         )
 
