@@ -34,7 +34,7 @@ from .device import NOISE_ADDITIVE, NOISE_GAUSSIAN, NOISE_NONE, OK, fresh_readou
     steady_noise_std
 from .prefetch import prefetch_synapse
 from .random import keyed_first, zig_try
-from .rule import changes_nothing, pulsed_weight
+from .rule import changes_nothing, pulse_count, pulsed_weight
 
 LANES = 128  # updates per chunk: the chunk's scratch (15 KB) stays in the L1 cache
 AHEAD = 8  # updates ahead whose devices the gather prefetches: 16 and 32 were slower (RRAM, 1000 rows)
@@ -45,6 +45,8 @@ N_F = 8
 # rows of the int scratch
 I_K, I_CODE, I_COUNT, I_STATUS, I_LIMIT, I_FLAG, I_SCALAR = range(7)
 N_I = 7
+
+NO_STREAM = (np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0))  # pulse_count's stream, unused when rounding
 
 # what compute decided for an update
 NOTHING = 0  # no pulse
@@ -107,11 +109,9 @@ def compute(m, key, update, below_half, w_min, w_max, span, p_ltp, p_ltd, lo, hi
         w_new = pulsed_weight(w_old, trace * f, update, False, w_min, w_max)
         dw = w_new - w_old
         up = dw > 0.0
-        n_real = abs(dw) * (p_ltp if up else p_ltd)
-        n = np.floor(n_real)  # pulse_count, rounding to the nearest
-        if n_real - n >= 0.5:
-            n += 1.0
-        nothing = changes_nothing(trace, f, below_half) or w_new == w_old or n_real < 0.5 or n == 0.0
+        per_window = p_ltp if up else p_ltd
+        n, _ = pulse_count(dw, per_window, False, NO_STREAM)  # to the nearest whole pulse: no draw
+        nothing = changes_nothing(trace, f, below_half) or w_new == w_old or abs(dw) * per_window < 0.5 or n == 0
         cnt = count_[s]
         healthy = status_[s] == OK
         z, _, _, accepted = zig_try(keyed_first(key, k_[s], code_[s], cnt))
@@ -122,10 +122,10 @@ def compute(m, key, update, below_half, w_min, w_max, span, p_ltp, p_ltd, lo, hi
         gp0, gm0, gp = fresh_readout(gk + 0.0), fresh_readout(gm + 0.0), fresh_readout(g_new + 0.0)
         sp = steady_noise_std(gp, noise_model, noise_sigma, g_range)
         sm = steady_noise_std(gm0, noise_model, noise_sigma, g_range)
-        scalar = flag_[s] != 0 or (healthy and (n != 1.0 or cnt + 1 > limit_[s] or (c2c > 0.0 and not accepted)))
+        scalar = flag_[s] != 0 or (healthy and (n != 1 or cnt + 1 > limit_[s] or (c2c > 0.0 and not accepted)))
         flag_[s] = NOTHING if nothing else (SCALAR if scalar else STORED)
         g_new_[s] = g_new
-        count_[s] = cnt + np.int64(n)
+        count_[s] = cnt + n
         w_[s] = scale * (gp - gm0)
         sd_[s] = scale * np.sqrt(sp * sp + sm * sm)
         energy_[s] = 0.0 if nothing or scalar else e_scale * ((gp + gm0) - gp0 - gm0)
