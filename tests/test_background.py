@@ -97,12 +97,13 @@ def test_background_catch_ups_leave_the_run_the_same_bit_for_bit(case, monkeypat
     with every non-ideality (replays on the devices). The thread takes any row with one entry pending
     (the most interleaving with the network's thread, and the most contention for row locks), running
     free and in lockstep;
-    "short_log" makes the log fill every few steps, so that the network's thread pauses the background
-    one to empty it, again and again."""
+    "short_log" makes the logs fill every few steps (the RRAM card's depression log at every step with a pre
+    spike), so that the network's thread pauses the background one to empty them, again and again."""
     monkeypatch.setattr(background, "MIN_BATCH", 1)
     if case.endswith("short_log"):
         monkeypatch.setattr(ni.kernels.deferred, "LOG_MIN", 8)
         monkeypatch.setattr(ni.kernels.deferred, "LOG_PER_NEURON", 0)
+        monkeypatch.setattr(ni.kernels.deferred, "DEP_PER_NEURON", 1)
     none, alone = _run(case, threads=1)
     assert none == 0
     assert len(alone["steps"]) > 100 and alone["plus"].sum() > 10 * N_IN * N

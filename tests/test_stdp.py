@@ -236,7 +236,7 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
     takes the general per-device path, column walks included; both must give the same spikes, write
     counts and read energy, and weights and conductances equal to rounding (one keeps the weight in
     amperes of jump, the other in siemens). Runs are cut in chunks and runs, and "short_log" forces
-    the log to fill and every row to catch up mid-chunk. "non_canonical" pairs (both devices above
+    the logs to fill and every row to catch up mid-chunk. "non_canonical" pairs (both devices above
     g_min) are not a weight's only state: the ideal card then writes its devices on the scalar-only
     path, which must equal the general one bit for bit."""
     rule = ni.STDP(a_pre=0.01, a_post=-0.0105)
@@ -247,9 +247,10 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
         rule, w_lo = ni.STDP(a_pre=0.01, a_post=-0.0105, w_min=-0.5), -0.3
     elif case == "triplet":
         rule = ni.TripletSTDP(w_max=1.0)
-    elif case == "short_log":
+    elif case == "short_log":  # a log of 8 entries, and depression log halves of one step's listed columns
         monkeypatch.setattr(ni.kernels.deferred, "LOG_MIN", 8)
         monkeypatch.setattr(ni.kernels.deferred, "LOG_PER_NEURON", 0)
+        monkeypatch.setattr(ni.kernels.deferred, "DEP_PER_NEURON", 1)
     in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.5, DT, seed=61)
     w0 = np.random.default_rng(62).uniform(w_lo, 0.8, (N_IN, N))
     almost = ni.devices.replace("ideal", endurance={"cycles_mean": 1e15})
@@ -295,12 +296,13 @@ def test_weight_only_learning_equals_the_general_device_path(case, monkeypatch):
 @pytest.mark.parametrize("case", ["rram", "stochastic", "reference", "two_sided", "triplet", "short_log",
                                   "two_crossbars"])
 def test_logged_potentiation_on_devices_equals_the_column_walks(case, monkeypatch):
-    """Crossbars that write their devices log each post spike's potentiation and replay it row by
-    row before the row's next read (kernels.deferred, DEVICES); the column walks at each post spike
-    are the reference. The RRAM card has every non-ideality on (write noise, faults, endurance, read
-    noise), and every update draws its noise from its own keyed stream, so both orders must give the
-    same spikes, conductances, pulse counts, failures and read energy bit for bit, over chunk ends,
-    runs, (short_log) a log that fills mid-chunk and (two_crossbars) a second, narrower plastic crossbar."""
+    """Crossbars that write their devices log each post spike's potentiation and each pre spike's
+    depression (pair rules) and apply them row by row at the row's next catch-up (kernels.deferred,
+    DEVICES); the row and column walks at each spike are the reference. The RRAM card has every
+    non-ideality on (write noise, faults, endurance, read noise), and every update draws its noise
+    from its own keyed stream, so both orders must give the same spikes, conductances, pulse counts,
+    failures and read energy bit for bit, over chunk ends, runs, (short_log) logs that fill mid-chunk
+    and (two_crossbars) a second, narrower plastic crossbar."""
     rule, mapping, w_lo = ni.STDP(a_pre=0.02, a_post=-0.021), "differential", 0.2
     if case == "stochastic":
         rule = ni.STDP(a_pre=0.02, a_post=-0.021, pulses="stochastic")
@@ -310,9 +312,10 @@ def test_logged_potentiation_on_devices_equals_the_column_walks(case, monkeypatc
         rule, w_lo = ni.STDP(a_pre=0.02, a_post=-0.021, w_min=-0.5), -0.3
     elif case == "triplet":
         rule = ni.TripletSTDP(w_max=1.0)
-    elif case == "short_log":
+    elif case == "short_log":  # a log of 8 entries, and depression log halves of one step's listed columns
         monkeypatch.setattr(ni.kernels.deferred, "LOG_MIN", 8)
         monkeypatch.setattr(ni.kernels.deferred, "LOG_PER_NEURON", 0)
+        monkeypatch.setattr(ni.kernels.deferred, "DEP_PER_NEURON", 1)
     card = ni.devices.replace("rram_hfox", endurance={"cycles_mean": 300.0, "cycles_log_sigma": 0.5})
     in_idx, in_times = poisson_spike_trains(N_IN, 15.0, 0.5, DT, seed=63)
     w0 = np.random.default_rng(64).uniform(w_lo, 0.8, (N_IN, N))

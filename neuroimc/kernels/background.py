@@ -4,8 +4,8 @@ A plastic crossbar logs its potentiation and each row applies the entries it has
 before it is next read (:mod:`kernels.deferred`: weight-only on ideal cards, replayed on the
 devices otherwise): at 1000 x 1000 that is half the run time, on the one thread that runs the
 network.  A second thread does most of it in the background while the first goes on: it sweeps
-the rows and catches up those with at least ``MIN_BATCH`` entries pending, so that a row that
-spikes finds little left to apply.
+the rows and catches up those with at least ``MIN_BATCH`` entries or a depression pending
+(:func:`deferred.depress_later`), so that a row that spikes finds little left to apply.
 
 Nothing depends on which thread applied an entry, nor when: a row applies its entries in log
 order, replaying its pre trace with the same multiplications either way; device updates draw
@@ -19,11 +19,12 @@ is in its loop (:func:`announce`, :func:`joined`, :class:`BackgroundCatchUp`).
 
 Synchronisation, per row: a lock word (:data:`deferred.LOCK_STRIDE` words apart, so that two
 rows never share a cache line), taken by the network's thread from the row's catch-up to the end
-of its depression, and by the background thread for its catch-up; next to it the row's dirty
-flag (the background thread applied entries, its read energy is out of date).  The log's length
-is published with a release store after each entry is written.  Whatever empties the log or
-reopens it (a full log, the end of a chunk) first pauses the background thread: :func:`pause`
-returns once it is between rows, and it takes no row until :func:`resume`.
+of its depression (or of logging it), and by the background thread for its catch-up; next to it
+the row's dirty flag (the background thread applied entries, its read energy is out of date) and
+its pending depression.  The log's length is published with a release store after each entry is
+written.  Whatever empties the log or reopens it (a full log, the end of a chunk), or turns the
+depression log to its other half, first pauses the background thread: :func:`pause` returns once
+it is between rows, and it takes no row until :func:`resume`.
 """
 import os
 import threading
@@ -33,7 +34,8 @@ import numpy as np
 from numba import njit
 
 from .atomic import compare_exchange, load_acquire, load_seq_cst, spin_pause, store_release, store_seq_cst, yield_core
-from .deferred import LOCK_STRIDE, O_CURSOR, O_LOCK, O_LOG_LEN, O_N_PRE, O_OPEN, O_XB, catch_up, catch_up_devices
+from .deferred import (L_DEP_LEN, LOCK_STRIDE, O_CURSOR, O_LOCK, O_LOG_LEN, O_N_PRE, O_OPEN, O_XB, catch_up,
+                       catch_up_devices)
 from .entry import C_LAZY, DEVICES, WEIGHT_ONLY
 
 SPINS = 64  # pause hints before a waiting thread yields its core (to the one it waits for, on a busy machine)
@@ -101,15 +103,16 @@ def catch_up_loop(ctl, eager, entries, w, xb_w0, sd, xb_sd0, e_row, xb_e0, xb_rn
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _claim(p, i, batch, consts, off, n):
-    """Lock row ``i`` of crossbar ``p`` if it logs potentiation, has ``batch`` entries pending and is free: the
-    index of its lock word, or -1."""
+    """Lock row ``i`` of crossbar ``p`` if it logs potentiation, has ``batch`` entries or a depression pending and is
+    free: the index of its lock word, or -1."""
     o = off[p]
     lazy = consts[p, C_LAZY]
     if (lazy != WEIGHT_ONLY and lazy != DEVICES) or n[o[O_OPEN]] == 0:
         return -1
-    if load_acquire(n, o[O_LOG_LEN]) - load_acquire(n, o[O_CURSOR] + i) < batch:
-        return -1
     lock = o[O_LOCK] + LOCK_STRIDE * i
+    if (load_acquire(n, o[O_LOG_LEN]) - load_acquire(n, o[O_CURSOR] + i) < batch
+            and load_acquire(n, lock + L_DEP_LEN) == 0):  # a pending depression is always worth it
+        return -1
     return lock if compare_exchange(n, lock, 0, 1) else -1
 
 

@@ -34,8 +34,11 @@ negative) and ``scratch``, one row's counts during a catch-up (zero in between);
 write their devices, the scratch of a replay (``replay_x``, ``replay_energy``, ``replay_next``,
 ``replay_head``, ``replay_order``, ``replay_columns``: :func:`catch_up_devices`); every scratch
 twice, one per thread (the engine's and the background catch-ups' of :mod:`kernels.background`),
-whose row locks and dirty flags are ``lock``; for weight-only crossbars, each row's read energy
-less its weights' part (``e_base``, :func:`settle`).
+whose row locks, dirty flags and pending depressions are ``lock``; for weight-only crossbars, each
+row's read energy less its weights' part (``e_base``, :func:`settle`); for crossbars that write their
+devices with a pair rule, the depression log (``dep_col``, ``dep_x``, its end ``dep_len``, and
+``dep_cur``: the step listed last, its list's start and length, and the end of the half being
+filled; :func:`depress_later`).
 """
 import numpy as np
 from numba import njit
@@ -56,9 +59,14 @@ LOG_PER_NEURON = 64
 # columns of ``off``: where a crossbar's arrays start in f, n and c, and its sizes
 (O_PRE, O_POST, O_PRE2, O_POST2, O_TRACE, O_FACTOR, O_STEP, O_CURSOR, O_LOG_STEP, O_LOG_POST, O_LOG_LEN, O_OPEN,
  O_WRITES, O_SCRATCH, O_N_PRE, O_N_POST, O_N_PRE2, O_N_POST2, O_CAP, O_ROWS, O_XB, O_REPLAY_X, O_REPLAY_ENERGY,
- O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_LOCK, O_E_BASE, O_REPLAY_COLUMNS) = range(29)
-N_OFF = 29
-LOCK_STRIDE = 8  # int64 words per row lock (a cache line each): the row's lock, then its dirty flag
+ O_REPLAY_NEXT, O_REPLAY_HEAD, O_REPLAY_ORDER, O_LOCK, O_E_BASE, O_REPLAY_COLUMNS, O_DEP_CAP, O_DEP_COL, O_DEP_X,
+ O_DEP_LEN, O_DEP_CUR) = range(34)
+N_OFF = 34
+# int64 words per row lock (a cache line each): the row's lock, its dirty flag, then its pending depression (the
+# step, and where its listed columns start and how many there are in the depression log: depress_later)
+LOCK_STRIDE = 8
+L_DIRTY, L_DEP_STEP, L_DEP_START, L_DEP_LEN = 1, 2, 3, 4
+DEP_PER_NEURON = 256  # depression log entries per post neuron, in two halves filled in turn (next_depression_half)
 _TRACES = (("_pre_trace", O_PRE, O_N_PRE), ("_post_trace", O_POST, O_N_POST), ("_pre_trace2", O_PRE2, O_N_PRE2),
            ("_post_trace2", O_POST2, O_N_POST2))
 
@@ -72,7 +80,7 @@ def pack(crossbars, indices, dt):
     """
     off = np.zeros((len(crossbars), N_OFF), np.int64)
     sizes = [0, 0, 0]  # of f, n, c
-    heads = []  # the replays' lists per column, all empty (-1) at rest
+    heads = []  # words that are -1 at rest: the replays' lists per column, the step of the listed columns
     for p, xb in enumerate(crossbars):
         n_pre, n_post = xb.shape
         o = off[p]
@@ -83,7 +91,10 @@ def pack(crossbars, indices, dt):
         simple = xb._simple()
         # scratch per thread (the engine's, 0, and the background catch-ups', 1: kernels.background); only
         # crossbars that write devices replay (catch_up_devices), only weight-only ones settle their energy
-        replay = 0 if simple else 2 * o[O_CAP]
+        replay = 0 if simple else 2 * _replay_stride.py_func(o)  # entries of replay scratch, both threads'
+        # the depression log of crossbars that write their devices with a pair rule (a triplet rule's factor
+        # differs from row to row: those depress at once)
+        o[O_DEP_CAP] = 0 if simple or o[O_N_PRE2] else 2 * max(LOG_MIN // 2, DEP_PER_NEURON // 2 * n_post, n_post)
         layout = ((0, O_PRE, n_pre), (0, O_POST, n_post), (0, O_PRE2, o[O_N_PRE2]), (0, O_POST2, o[O_N_POST2]),
                   (0, O_TRACE, n_pre), (0, O_FACTOR, o[O_CAP]), (1, O_STEP, n_pre), (1, O_CURSOR, n_pre),
                   (1, O_LOG_STEP, o[O_CAP]), (1, O_LOG_POST, o[O_CAP]), (1, O_LOG_LEN, 1), (1, O_OPEN, 1),
@@ -91,11 +102,13 @@ def pack(crossbars, indices, dt):
                   (0, O_REPLAY_X, replay), (0, O_REPLAY_ENERGY, replay), (1, O_REPLAY_NEXT, replay),
                   (1, O_REPLAY_HEAD, 2 * n_post if replay else 0), (1, O_REPLAY_ORDER, replay),
                   (1, O_LOCK, LOCK_STRIDE * n_pre), (0, O_E_BASE, n_pre if simple else 0),
-                  (1, O_REPLAY_COLUMNS, 2 * _words.py_func(n_post) if replay else 0))
+                  (1, O_REPLAY_COLUMNS, 2 * _words.py_func(n_post) if replay else 0), (1, O_DEP_COL, o[O_DEP_CAP]),
+                  (0, O_DEP_X, o[O_DEP_CAP]), (1, O_DEP_LEN, 1), (1, O_DEP_CUR, 4))
         for table, col, size in layout:
             o[col] = sizes[table]
             sizes[table] += size
         heads.append((o[O_REPLAY_HEAD], 2 * n_post if replay else 0))
+        heads.append((o[O_DEP_CUR], 1))  # no step's columns listed yet
     f, n, c = np.zeros(sizes[0]), np.zeros(sizes[1], np.int64), np.zeros(sizes[2], np.int32)
     for p, xb in enumerate(crossbars):
         o = off[p]
@@ -108,6 +121,8 @@ def pack(crossbars, indices, dt):
         xb._writes = writes
     for start, size in heads:
         n[start:start + size] = -1
+    for o in off:
+        n[o[O_DEP_CUR] + 3] = o[O_DEP_CAP] // 2  # the depression log fills its first half first
     rules = np.array([xb.plasticity.table(dt) for xb in crossbars]).reshape(len(crossbars), N_RULE)
     return rules, np.zeros((len(crossbars), N_CONSTS)), f, n, c, off
 
@@ -154,7 +169,7 @@ def start(step0, consts, off, f, n, w, xb_w0, e_row, xb_e0):
                 row = w[xb_w0[x] + i * m:xb_w0[x] + (i + 1) * m]
                 e = xb_e0[x] + i
                 f[o[O_E_BASE] + i] = e_row[e] - cs[C_E_SCALE] / cs[C_SCALE] * _row_sum(row, cs[C_REFERENCE] != 0.0)
-                n[o[O_LOCK] + LOCK_STRIDE * i + 1] = 0
+                n[o[O_LOCK] + LOCK_STRIDE * i + L_DIRTY] = 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -332,7 +347,7 @@ def settle(p, i, applied, w, w0, e_row, e0, consts, off, f, n):
     :mod:`kernels.background`).  Recomputed, not accumulated, so that it does not depend on how the
     entries were split between catch-ups: the value is the same whichever thread applied them."""
     o = off[p]
-    dirty = o[O_LOCK] + LOCK_STRIDE * i + 1
+    dirty = o[O_LOCK] + LOCK_STRIDE * i + L_DIRTY
     if applied == 0 and n[dirty] == 0:
         return
     n[dirty] = 0
@@ -404,10 +419,17 @@ def scale_columns(w, writes, factors, lo, hi, reference, e_row, e_per_amp):
 # ---------------------------------------------------------------- crossbars that write their devices
 # Their potentiation is logged like that of weight-only crossbars (post_spike) and replayed row by
 # row, on the devices (plasticity._learn_line, REPLAY_ROW), where the column walk took one cache
-# line per device read or written.  Depression stays a row walk (plasticity.on_pre), after which
-# the row's pre trace is rebased.  Every update draws its write noise from a stream of its own
+# line per device read or written.  Every update draws its write noise from a stream of its own
 # (random.keyed_state), so the devices end the same whichever row replays first: bit for bit the
 # column walks' result.
+#
+# A pair rule's depression is deferred too (depress_later): a pre spike lists, once per step, the
+# columns whose post trace asks for at least half a pulse, with those traces, in a depression log,
+# and the row remembers that list.  Nothing else changes the row's devices before its next catch-up,
+# which applies the depression first, then the potentiation logged since (catch_up_devices): the
+# order of the row walk at the spike.  Whichever thread catches the row up then does both, one
+# after the other on one core: with the depression done at the spike on the network's thread and the
+# replays on the other, each found the row's devices in the other core's cache.
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -426,8 +448,9 @@ def log_full(p, off, n):
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
-    """Row ``i`` of a crossbar that writes its devices applies the logged potentiations before ``last`` that it
-    has not seen; the number applied (as :func:`catch_up`, whose ``thread`` picks the scratch too).
+    """Row ``i`` of a crossbar that writes its devices applies its pending depression (:func:`depress_later`), then
+    the logged potentiations before ``last`` that it has not seen; the number of updates applied (listed columns
+    and log entries; ``thread`` picks the scratch, as in :func:`catch_up`).
 
     The row's pre trace is replayed first, in time order; the entries are then applied column by
     column, each column's in time order (the only order that matters, as every update has its own
@@ -437,14 +460,15 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     same additions in the same order, however the entries are split between catch-ups.
     """
     o = off[p]
+    done = _depress_pending(entry, p, i, thread, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
     first, last, x = _take_unseen(o, i, last, f, n)
     if first >= last or x == 0.0:  # nothing to apply, or a pre trace that changes nothing
-        return 0
+        return done
     rule = rules[p]
     steps = n[o[O_LOG_STEP] + first:o[O_LOG_STEP] + last]
     posts = n[o[O_LOG_POST] + first:o[O_LOG_POST] + last]
     words = _words(o[O_N_POST])
-    a, h, b = o[O_CAP] * thread, o[O_N_POST] * thread, words * thread  # the thread's scratch
+    a, h, b = _replay_stride(o) * thread, o[O_N_POST] * thread, words * thread  # the thread's scratch
     xs = f[o[O_REPLAY_X] + a:o[O_REPLAY_X] + a + steps.size]
     energy = f[o[O_REPLAY_ENERGY] + a:o[O_REPLAY_ENERGY] + a + steps.size]
     factors = f[o[O_FACTOR] + first:o[O_FACTOR] + last]
@@ -473,7 +497,13 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
     for e in range(live):
         e_row[e0 + i] += energy[e]
     f[o[O_TRACE] + i], n[o[O_STEP] + i] = x, s
-    return last - first
+    return done + last - first
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _replay_stride(o):
+    """Entries of one thread's replay scratch: a whole log, or a depression's listed columns."""
+    return max(o[O_CAP], o[O_N_POST])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -511,12 +541,110 @@ def _by_column(posts, head, nxt, order, columns):
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def flush_devices(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
-    """Every row of crossbar ``p`` (which writes its devices) applies the whole log, which is then emptied."""
+    """Every row of crossbar ``p`` (which writes its devices) applies the whole log and its pending depression; both
+    logs are then emptied."""
     o = off[p]
     for i in range(o[O_N_PRE]):
         catch_up_devices(entry, p, i, n[o[O_LOG_LEN]], np.int64(0), w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
         n[o[O_CURSOR] + i] = 0
     n[o[O_LOG_LEN]] = 0
+    if o[O_DEP_CAP]:
+        n[o[O_DEP_LEN]] = 0
+        n[o[O_DEP_CUR]] = -1
+        n[o[O_DEP_CUR] + 3] = o[O_DEP_CAP] // 2
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def defers_depression(p, off):
+    """Whether crossbar ``p`` logs its depression (it writes its devices, with a pair rule)."""
+    return off[p, O_DEP_CAP] != 0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def depression_full(p, step, off, n):
+    """Whether a pre spike of crossbar ``p`` at ``step`` may find no room for the step's listed columns in the half
+    of the depression log being filled: the engine then turns to the other half (:func:`next_depression_half`)."""
+    o = off[p]
+    return n[o[O_DEP_CUR]] != step and n[o[O_DEP_LEN]] + o[O_N_POST] > n[o[O_DEP_CUR] + 3]
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def next_depression_half(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
+    """The depression log of crossbar ``p`` goes on in its other half, once the rows whose pending depression is
+    listed there have caught up (the background thread paused).  A half holds many steps' lists, and the
+    background thread applies a depression soon after its spike: there are few such rows, and the rest go on
+    without catching up.  (Emptying both logs instead, every row catching up on the network's thread, left the
+    1000 x 1000 RRAM run at 144-168 ms, against 129-135 ms; best of three, a few runs each.)"""
+    o = off[p]
+    cur, half = o[O_DEP_CUR], o[O_DEP_CAP] // 2
+    lo = 0 if n[cur + 3] == o[O_DEP_CAP] else half  # the half to fill next
+    for i in range(o[O_N_PRE]):
+        row = o[O_LOCK] + LOCK_STRIDE * i
+        if n[row + L_DEP_LEN] != 0 and lo <= n[row + L_DEP_START] < lo + half:
+            catch_up_devices(entry, p, i, n[o[O_LOG_LEN]], np.int64(0), w, w0, sd, sd0, e_row, e0, rng, rules, off,
+                             f, n)
+    n[o[O_DEP_LEN]], n[cur], n[cur + 3] = lo, -1, lo + half
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def depress_later(entry, p, i, step, rules, off, f, n):
+    """Pre spike on row ``i`` (after its read) of a crossbar that logs its depression: the row's depression by
+    ``factor * post[j]`` waits for its next catch-up (:func:`catch_up_devices`); then the pre trace steps and
+    replays start from it.
+
+    The columns whose trace asks for at least half a pulse (all those with a trace, where no such bound
+    holds) are listed once per step, with their traces, as the row walk lists them (:func:`plasticity._learn_line`):
+    the rows that spike in one step share the list."""
+    o, rule = off[p], rules[p]
+    cur = o[O_DEP_CUR]
+    if n[cur] != step:  # the step's first pre spike: list (room checked by depression_full)
+        start = n[o[O_DEP_LEN]]
+        factor = rule[P_DEP_PAIR]
+        cut = half_pulse(rule, entry[10], entry[8][S_MODEL] == EXACT)
+        c = 0
+        for q in range(o[O_N_POST]):
+            trace = f[o[O_POST] + q]
+            if not changes_nothing(trace, factor, cut):
+                n[o[O_DEP_COL] + start + c] = q
+                f[o[O_DEP_X] + start + c] = trace
+                c += 1
+        n[o[O_DEP_LEN]] = start + c
+        n[cur], n[cur + 1], n[cur + 2] = step, start, c
+    row = o[O_LOCK] + LOCK_STRIDE * i
+    n[row + L_DEP_STEP], n[row + L_DEP_START], n[row + L_DEP_LEN] = step, n[cur + 1], n[cur + 2]
+    _step_trace(f, o[O_PRE], -1, i, rule[P_A_PRE], rule[P_NEAREST] != 0.0)
+    rebase(p, i, step, off, f, n)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _depress_pending(entry, p, i, thread, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
+    """Row ``i`` applies its pending depression, if any, as a replay of its listed columns (each a depression at
+    the step of the spike); the number of columns.  Its read energy takes the changes in the row's order, as the
+    row walk adds them."""
+    o = off[p]
+    row = o[O_LOCK] + LOCK_STRIDE * i
+    m = n[row + L_DEP_LEN]
+    if m == 0:
+        return 0
+    n[row + L_DEP_LEN] = 0
+    step, start = n[row + L_DEP_STEP], n[row + L_DEP_START]
+    factor = rules[p][P_DEP_PAIR]
+    a = _replay_stride(o) * thread  # the thread's replay scratch
+    order = n[o[O_REPLAY_ORDER] + a:o[O_REPLAY_ORDER] + a + m]
+    steps = n[o[O_REPLAY_NEXT] + a:o[O_REPLAY_NEXT] + a + m]
+    factors = f[o[O_REPLAY_X] + a:o[O_REPLAY_X] + a + m]
+    energy = f[o[O_REPLAY_ENERGY] + a:o[O_REPLAY_ENERGY] + a + m]
+    for e in range(m):
+        order[e], steps[e], factors[e], energy[e] = e, step, factor, 0.0
+    log = (order, steps, n[o[O_DEP_COL] + start:o[O_DEP_COL] + start + m], factors,
+           f[o[O_DEP_X] + start:o[O_DEP_X] + start + m], energy)
+    if entry[8][S_MODEL] == EXACT:  # a literal flag, as in catch_up_devices
+        _learn_line(entry, i, DEPRESS_ROW, factor, step, w, w0, sd, sd0, e_row, e0, rng, True, log, thread)
+    else:
+        _learn_line(entry, i, DEPRESS_ROW, factor, step, w, w0, sd, sd0, e_row, e0, rng, False, log, thread)
+    for e in range(m):
+        e_row[e0 + i] += energy[e]
+    return m
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -323,10 +323,21 @@ def run_chunk(step0, n_steps, neurons, poisson, recorded, synapses, record, anal
                     if any_plastic and xb_plastic[x] >= 0:
                         pl = xb_plastic[x]
                         if eager is not None and consts[pl, C_LAZY] != WEIGHT_ONLY:  # pruned when eager is None
-                            on_pre(entries[pl], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row, xb_e0[x],
-                                   xb_rng[x], devices)
-                            if consts[pl, C_LAZY] == DEVICES:
-                                deferred.rebase(pl, node - xb_pre0[x], t, lz_off, lz_f, lz_n)
+                            if consts[pl, C_LAZY] == DEVICES and deferred.defers_depression(pl, lz_off):
+                                if deferred.depression_full(pl, t, lz_off, lz_n):
+                                    if helped:
+                                        background.pause(ctl)
+                                    deferred.next_depression_half(entries[pl], pl, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                                                                  xb_e0[x], xb_rng[x], rules, lz_off, lz_f, lz_n)
+                                    if helped:
+                                        background.resume(ctl)
+                                deferred.depress_later(entries[pl], pl, node - xb_pre0[x], t, rules, lz_off, lz_f,
+                                                       lz_n)
+                            else:
+                                on_pre(entries[pl], node - xb_pre0[x], t, w, xb_w0[x], sd, xb_sd0[x], e_row,
+                                       xb_e0[x], xb_rng[x], devices)
+                                if consts[pl, C_LAZY] == DEVICES:
+                                    deferred.rebase(pl, node - xb_pre0[x], t, lz_off, lz_f, lz_n)
                         else:
                             deferred.pre_spike(pl, node - xb_pre0[x], t, w, xb_w0[x], e_row, xb_e0[x], rules, consts,
                                                lz_off, lz_f, lz_n, lz_c)

@@ -3,8 +3,9 @@
 Each plastic crossbar is one tuple, laid out as :mod:`kernels.entry` describes.  Ideal
 crossbars in canonical pairs learn weight-only (:mod:`kernels.deferred`, which also steps every
 crossbar's traces); the others write their devices on every change, here: depression along the
-row at each pre spike, potentiation replayed along the row from the log of :mod:`kernels.deferred`
-(or, for ageing devices, down the column at each post spike).
+row (at the row's next catch-up for a pair rule, :func:`kernels.deferred.depress_later`; at once
+otherwise), potentiation replayed along the row from the log of :mod:`kernels.deferred` (or, for
+ageing devices, down the column at each post spike).
 """
 import numpy as np
 from numba import njit
@@ -17,7 +18,7 @@ from .entry import (C_AGE, C_DT, C_E_SCALE, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP,
 from . import lanes
 from .prefetch import AHEAD, prefetch_synapse
 from .random import keyed_state
-from .rule import (DEPRESS_ROW, POTENTIATE_COLUMN, SCALE_COLUMN, changes_nothing, half_pulse, new_weight,
+from .rule import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, changes_nothing, half_pulse, new_weight,
                    pulse_count, pulsed_weight)
 
 
@@ -167,7 +168,9 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     ``REPLAY_ROW``: row ``line`` applies the log entries ``log = (order, steps, posts, factors, x,
     energy)`` in the sequence ``order``, entry ``e`` as the post spike of column ``posts[e]`` at
     ``steps[e]`` would have, with the row's pre trace ``x[e]``, and leaves its change of the row's
-    read energy in ``energy[e]`` (see :func:`kernels.deferred.catch_up_devices`).
+    read energy in ``energy[e]`` (see :func:`kernels.deferred.catch_up_devices`).  ``DEPRESS_ROW`` with a
+    ``log``: a depression deferred to the row's catch-up, its listed columns as entries (``posts``), each with
+    the post trace of its column at the spike (``x``; :func:`kernels.deferred.depress_later`).
     Replays are compiled as copies of their own (``log`` is not ``None``): one loop for both ran
     10-20 % slower.
 
@@ -238,7 +241,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     lf, li = lane_scratch[0][thread], lane_scratch[1][thread]
     chunk = lanes.LANES if in_lanes else max(length, 1)
     update, f_q, t_q = mode, factor, t
-    call_step, each = step, POTENTIATE_COLUMN if log is not None else mode
+    call_step, each = step, POTENTIATE_COLUMN if mode == REPLAY_ROW else mode
     for c0 in range(0, length, chunk):
         c1 = min(c0 + chunk, length)
         todo = c1 - c0
@@ -254,7 +257,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
             if log is not None:
                 e = log_order[q]
                 i, j, trace = line, log_post[e], log_x[e]
-                update, f_q, step = POTENTIATE_COLUMN, log_factor[e], log_step[e]
+                update, f_q, step = each, log_factor[e], log_step[e]
                 t_q = step * consts[C_DT] + consts[C_AGE]
             elif along_column:
                 i, j = q, line
