@@ -80,7 +80,7 @@ def pack(crossbars, indices, dt):
     """
     off = np.zeros((len(crossbars), N_OFF), np.int64)
     sizes = [0, 0, 0]  # of f, n, c
-    heads = []  # words that are -1 at rest: the replays' lists per column, the step of the listed columns
+    heads = []  # the replays' lists per column, all empty (-1) at rest
     for p, xb in enumerate(crossbars):
         n_pre, n_post = xb.shape
         o = off[p]
@@ -108,7 +108,6 @@ def pack(crossbars, indices, dt):
             o[col] = sizes[table]
             sizes[table] += size
         heads.append((o[O_REPLAY_HEAD], 2 * n_post if replay else 0))
-        heads.append((o[O_DEP_CUR], 1))  # no step's columns listed yet
     f, n, c = np.zeros(sizes[0]), np.zeros(sizes[1], np.int64), np.zeros(sizes[2], np.int32)
     for p, xb in enumerate(crossbars):
         o = off[p]
@@ -122,7 +121,7 @@ def pack(crossbars, indices, dt):
     for start, size in heads:
         n[start:start + size] = -1
     for o in off:
-        n[o[O_DEP_CUR] + 3] = o[O_DEP_CAP] // 2  # the depression log fills its first half first
+        _empty_depression_log.py_func(o, n)
     rules = np.array([xb.plasticity.table(dt) for xb in crossbars]).reshape(len(crossbars), N_RULE)
     return rules, np.zeros((len(crossbars), N_CONSTS)), f, n, c, off
 
@@ -489,15 +488,23 @@ def catch_up_devices(entry, p, i, last, thread, w, w0, sd, sd0, e_row, e0, rng, 
                        n[o[O_REPLAY_NEXT] + a:o[O_REPLAY_NEXT] + a + live],
                        n[o[O_REPLAY_ORDER] + a:o[O_REPLAY_ORDER] + a + live],
                        n[o[O_REPLAY_COLUMNS] + b:o[O_REPLAY_COLUMNS] + b + words])
-    log = (order, steps, posts, factors, xs, energy)
-    if exact:  # a literal flag: each copy keeps only the code its case runs
-        _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, True, log, thread)
-    else:
-        _learn_line(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, False, log, thread)
-    for e in range(live):
-        e_row[e0 + i] += energy[e]
+    _apply(entry, i, REPLAY_ROW, 0.0, s, w, w0, sd, sd0, e_row, e0, rng, (order, steps, posts, factors, xs,
+                                                                        energy[:live]), thread)
     f[o[O_TRACE] + i], n[o[O_STEP] + i] = x, s
     return done + last - first
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _apply(entry, i, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, log, thread):
+    """Row ``i`` applies the updates of ``log`` (:func:`plasticity._learn_line`: ``REPLAY_ROW``, or a deferred
+    ``DEPRESS_ROW``), then adds their changes of its read energy, ``log[5]``, one by one in the log's order."""
+    if entry[8][S_MODEL] == EXACT:  # a literal flag: each copy keeps only the code its case runs
+        _learn_line(entry, i, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, True, log, thread)
+    else:
+        _learn_line(entry, i, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng, False, log, thread)
+    energy = log[5]
+    for e in range(energy.size):
+        e_row[e0 + i] += energy[e]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -548,10 +555,16 @@ def flush_devices(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n):
         catch_up_devices(entry, p, i, n[o[O_LOG_LEN]], np.int64(0), w, w0, sd, sd0, e_row, e0, rng, rules, off, f, n)
         n[o[O_CURSOR] + i] = 0
     n[o[O_LOG_LEN]] = 0
-    if o[O_DEP_CAP]:
-        n[o[O_DEP_LEN]] = 0
-        n[o[O_DEP_CUR]] = -1
-        n[o[O_DEP_CUR] + 3] = o[O_DEP_CAP] // 2
+    _empty_depression_log(o, n)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _empty_depression_log(o, n):
+    """The depression log of the crossbar of ``off`` row ``o`` holds no list: no step listed, its first half
+    to fill."""
+    n[o[O_DEP_LEN]] = 0
+    n[o[O_DEP_CUR]] = -1
+    n[o[O_DEP_CUR] + 3] = o[O_DEP_CAP] // 2
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -638,12 +651,7 @@ def _depress_pending(entry, p, i, thread, w, w0, sd, sd0, e_row, e0, rng, rules,
         order[e], steps[e], factors[e], energy[e] = e, step, factor, 0.0
     log = (order, steps, n[o[O_DEP_COL] + start:o[O_DEP_COL] + start + m], factors,
            f[o[O_DEP_X] + start:o[O_DEP_X] + start + m], energy)
-    if entry[8][S_MODEL] == EXACT:  # a literal flag, as in catch_up_devices
-        _learn_line(entry, i, DEPRESS_ROW, factor, step, w, w0, sd, sd0, e_row, e0, rng, True, log, thread)
-    else:
-        _learn_line(entry, i, DEPRESS_ROW, factor, step, w, w0, sd, sd0, e_row, e0, rng, False, log, thread)
-    for e in range(m):
-        e_row[e0 + i] += energy[e]
+    _apply(entry, i, DEPRESS_ROW, factor, step, w, w0, sd, sd0, e_row, e0, rng, log, thread)
     return m
 
 

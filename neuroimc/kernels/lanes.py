@@ -111,7 +111,7 @@ def compute(m, key, update, below_half, w_min, w_max, span, p_ltp, p_ltd, lo, hi
         up = dw > 0.0
         per_window = p_ltp if up else p_ltd
         n, _ = pulse_count(dw, per_window, False, NO_STREAM)  # to the nearest whole pulse: no draw
-        nothing = changes_nothing(trace, f, below_half) or w_new == w_old or abs(dw) * per_window < 0.5 or n == 0
+        nothing = changes_nothing(trace, f, below_half) or n == 0  # n == 0 also where w_new == w_old
         cnt = count_[s]
         healthy = status_[s] == OK
         z, _, _, accepted = zig_try(keyed_first(key, k_[s], code_[s], cnt))
