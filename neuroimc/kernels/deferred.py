@@ -67,6 +67,9 @@ N_OFF = 34
 LOCK_STRIDE = 8
 L_DIRTY, L_DEP_STEP, L_DEP_START, L_DEP_LEN = 1, 2, 3, 4
 DEP_PER_NEURON = 256  # depression log entries per post neuron, in two halves filled in turn (next_depression_half)
+# words of a crossbar's dep_cur: the step listed last, where its list starts and how long it is, the end of the half
+# being filled
+D_STEP, D_START, D_LEN, D_END = 0, 1, 2, 3
 _TRACES = (("_pre_trace", O_PRE, O_N_PRE), ("_post_trace", O_POST, O_N_POST), ("_pre_trace2", O_PRE2, O_N_PRE2),
            ("_post_trace2", O_POST2, O_N_POST2))
 
@@ -103,7 +106,7 @@ def pack(crossbars, indices, dt):
                   (1, O_REPLAY_HEAD, 2 * n_post if replay else 0), (1, O_REPLAY_ORDER, replay),
                   (1, O_LOCK, LOCK_STRIDE * n_pre), (0, O_E_BASE, n_pre if simple else 0),
                   (1, O_REPLAY_COLUMNS, 2 * _words.py_func(n_post) if replay else 0), (1, O_DEP_COL, o[O_DEP_CAP]),
-                  (0, O_DEP_X, o[O_DEP_CAP]), (1, O_DEP_LEN, 1), (1, O_DEP_CUR, 4))
+                  (0, O_DEP_X, o[O_DEP_CAP]), (1, O_DEP_LEN, 1), (1, O_DEP_CUR, D_END + 1))
         for table, col, size in layout:
             o[col] = sizes[table]
             sizes[table] += size
@@ -563,8 +566,8 @@ def _empty_depression_log(o, n):
     """The depression log of the crossbar of ``off`` row ``o`` holds no list: no step listed, its first half
     to fill."""
     n[o[O_DEP_LEN]] = 0
-    n[o[O_DEP_CUR]] = -1
-    n[o[O_DEP_CUR] + 3] = o[O_DEP_CAP] // 2
+    n[o[O_DEP_CUR] + D_STEP] = -1
+    n[o[O_DEP_CUR] + D_END] = o[O_DEP_CAP] // 2
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -578,7 +581,7 @@ def depression_full(p, step, off, n):
     """Whether a pre spike of crossbar ``p`` at ``step`` may find no room for the step's listed columns in the half
     of the depression log being filled: the engine then turns to the other half (:func:`next_depression_half`)."""
     o = off[p]
-    return n[o[O_DEP_CUR]] != step and n[o[O_DEP_LEN]] + o[O_N_POST] > n[o[O_DEP_CUR] + 3]
+    return n[o[O_DEP_CUR] + D_STEP] != step and n[o[O_DEP_LEN]] + o[O_N_POST] > n[o[O_DEP_CUR] + D_END]
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -590,13 +593,13 @@ def next_depression_half(entry, p, w, w0, sd, sd0, e_row, e0, rng, rules, off, f
     1000 x 1000 RRAM run at 144-168 ms, against 129-135 ms; best of three, a few runs each.)"""
     o = off[p]
     cur, half = o[O_DEP_CUR], o[O_DEP_CAP] // 2
-    lo = 0 if n[cur + 3] == o[O_DEP_CAP] else half  # the half to fill next
+    lo = 0 if n[cur + D_END] == o[O_DEP_CAP] else half  # the half to fill next
     for i in range(o[O_N_PRE]):
         row = o[O_LOCK] + LOCK_STRIDE * i
         if n[row + L_DEP_LEN] != 0 and lo <= n[row + L_DEP_START] < lo + half:
             catch_up_devices(entry, p, i, n[o[O_LOG_LEN]], np.int64(0), w, w0, sd, sd0, e_row, e0, rng, rules, off,
                              f, n)
-    n[o[O_DEP_LEN]], n[cur], n[cur + 3] = lo, -1, lo + half
+    n[o[O_DEP_LEN]], n[cur + D_STEP], n[cur + D_END] = lo, -1, lo + half
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -610,7 +613,7 @@ def depress_later(entry, p, i, step, rules, off, f, n):
     the rows that spike in one step share the list."""
     o, rule = off[p], rules[p]
     cur = o[O_DEP_CUR]
-    if n[cur] != step:  # the step's first pre spike: list (room checked by depression_full)
+    if n[cur + D_STEP] != step:  # the step's first pre spike: list (room checked by depression_full)
         start = n[o[O_DEP_LEN]]
         factor = rule[P_DEP_PAIR]
         cut = half_pulse(rule, entry[10], entry[8][S_MODEL] == EXACT)
@@ -622,9 +625,9 @@ def depress_later(entry, p, i, step, rules, off, f, n):
                 f[o[O_DEP_X] + start + c] = trace
                 c += 1
         n[o[O_DEP_LEN]] = start + c
-        n[cur], n[cur + 1], n[cur + 2] = step, start, c
+        n[cur + D_STEP], n[cur + D_START], n[cur + D_LEN] = step, start, c
     row = o[O_LOCK] + LOCK_STRIDE * i
-    n[row + L_DEP_STEP], n[row + L_DEP_START], n[row + L_DEP_LEN] = step, n[cur + 1], n[cur + 2]
+    n[row + L_DEP_STEP], n[row + L_DEP_START], n[row + L_DEP_LEN] = step, n[cur + D_START], n[cur + D_LEN]
     _step_trace(f, o[O_PRE], -1, i, rule[P_A_PRE], rule[P_NEAREST] != 0.0)
     rebase(p, i, step, off, f, n)
 
