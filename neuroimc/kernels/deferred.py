@@ -51,7 +51,8 @@ from .atomic import store_release
 from .device import EXACT, S_MODEL
 from .entry import C_E_SCALE, C_LAZY, C_REFERENCE, C_SCALE, C_SPAN, DEVICES, N_CONSTS, WEIGHT_ONLY
 from .plasticity import _learn_line, decay_to
-from .rule import DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, changes_nothing, half_pulse, new_weight
+from .rule import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, changes_nothing, half_pulse,
+                   list_changing, new_weight)
 
 LOG_MIN = 1 << 14  # log entries at least, and per post neuron: a full log makes every row catch up
 LOG_PER_NEURON = 64
@@ -609,21 +610,15 @@ def depress_later(entry, p, i, step, rules, off, f, n):
     replays start from it.
 
     The columns whose trace asks for at least half a pulse (all those with a trace, where no such bound
-    holds) are listed once per step, with their traces, as the row walk lists them (:func:`plasticity._learn_line`):
+    holds) are listed once per step, with their traces, by the row walk's :func:`rule.list_changing`:
     the rows that spike in one step share the list."""
     o, rule = off[p], rules[p]
     cur = o[O_DEP_CUR]
     if n[cur + D_STEP] != step:  # the step's first pre spike: list (room checked by depression_full)
         start = n[o[O_DEP_LEN]]
-        factor = rule[P_DEP_PAIR]
         cut = half_pulse(rule, entry[10], entry[8][S_MODEL] == EXACT)
-        c = 0
-        for q in range(o[O_N_POST]):
-            trace = f[o[O_POST] + q]
-            if not changes_nothing(trace, factor, cut):
-                n[o[O_DEP_COL] + start + c] = q
-                f[o[O_DEP_X] + start + c] = trace
-                c += 1
+        c = list_changing(f[o[O_POST]:o[O_POST] + o[O_N_POST]], rule[P_DEP_PAIR], cut, n[o[O_DEP_COL] + start:],
+                          f[o[O_DEP_X] + start:])
         n[o[O_DEP_LEN]] = start + c
         n[cur + D_STEP], n[cur + D_START], n[cur + D_LEN] = step, start, c
     row = o[O_LOCK] + LOCK_STRIDE * i

@@ -18,8 +18,8 @@ from .entry import (C_AGE, C_DT, C_E_SCALE, C_N_POST, C_N_PRE, C_P_LTD, C_P_LTP,
 from . import lanes
 from .prefetch import AHEAD, prefetch_synapse
 from .random import keyed_state
-from .rule import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, changes_nothing, half_pulse, new_weight,
-                   pulse_count, pulsed_weight)
+from .rule import (DEPRESS_ROW, POTENTIATE_COLUMN, REPLAY_ROW, SCALE_COLUMN, changes_nothing, half_pulse,
+                   list_changing, new_weight, pulse_count, pulsed_weight)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -223,12 +223,7 @@ def _learn_line(entry, line, mode, factor, step, w, w0, sd, sd0, e_row, e0, rng,
     listed = log is None and not along_column and pre2.size == 0
     if listed:
         if columns[0] != step:
-            c = 0
-            for q in range(n_post):
-                if not changes_nothing(post[q], factor, below_half):
-                    columns[2 + c] = q
-                    c += 1
-            columns[0], columns[1] = step, c
+            columns[0], columns[1] = step, list_changing(post, factor, below_half, columns[2:], None)
         length = columns[1]
     elif log is None:
         length = n_pre if along_column else n_post

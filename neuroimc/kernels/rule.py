@@ -1,6 +1,6 @@
 """A learning rule's arithmetic for one synapse: the new weight, the pulses it takes, the changes too small to
-write.  Shared by the scalar row and column walks (:mod:`kernels.plasticity`) and the SIMD lanes
-(:mod:`kernels.lanes`)."""
+write.  Shared by the scalar row and column walks (:mod:`kernels.plasticity`), the SIMD lanes
+(:mod:`kernels.lanes`) and the deferred depression (:mod:`kernels.deferred`)."""
 import numpy as np
 from numba import njit
 
@@ -85,3 +85,18 @@ def changes_nothing(trace, factor, bound):
     """Whether an update of ``trace * factor`` leaves a synapse alone: no learning signal, or a change below
     ``bound`` (:func:`half_pulse`)."""
     return trace == 0.0 or abs(trace * factor) < bound
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def list_changing(traces, factor, bound, columns, kept):
+    """A depression's columns: those ``q`` whose ``traces[q] * factor`` changes something (:func:`changes_nothing`),
+    listed in ``columns`` in ascending order, with their traces in ``kept`` (unless None); their number."""
+    c = 0
+    for q in range(traces.size):
+        trace = traces[q]
+        if not changes_nothing(trace, factor, bound):
+            columns[c] = q
+            if kept is not None:
+                kept[c] = trace
+            c += 1
+    return c
