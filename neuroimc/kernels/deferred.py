@@ -610,7 +610,7 @@ def depress_later(entry, p, i, step, rules, off, f, n):
     replays start from it.
 
     The columns whose trace asks for at least half a pulse (all those with a trace, where no such bound
-    holds) are listed once per step, with their traces, by the row walk's :func:`rule.list_changing`:
+    holds) are listed once per step, with their traces, as the row walk lists them (:func:`rule.list_changing`):
     the rows that spike in one step share the list."""
     o, rule = off[p], rules[p]
     cur = o[O_DEP_CUR]
